@@ -26,7 +26,12 @@ const ROUTES6: &[&str] = &["2001:db8::/32", "fd00::/8"];
 /// kernel has no IPVS and the run does not require one.
 pub fn kernel() -> Option<KernelNs> {
     let required = std::env::var_os("IPVS_REQUIRE_KERNEL").is_some_and(|v| v == "1");
-    if !std::path::Path::new("/proc/net/ip_vs").exists() {
+    let present = || std::path::Path::new("/proc/net/ip_vs").exists();
+    if !present() {
+        // The module loads on first use; load it now so the check below is meaningful.
+        let _ = Command::new("modprobe").arg("-q").arg("ip_vs").status();
+    }
+    if !present() {
         if required {
             panic!("IPVS_REQUIRE_KERNEL=1 but this kernel has no IPVS (/proc/net/ip_vs missing)");
         }
