@@ -39,8 +39,12 @@ pub mod backend;
 pub mod dest;
 pub mod error;
 pub mod fmt_util;
+pub mod ipvsadm;
+pub mod sched;
 pub mod service;
+pub mod sim;
 pub mod status;
+pub mod table;
 
 pub use backend::{Backend, Operation};
 pub use dest::{Destination, DestinationKey, ForwardMethod, Tunnel, TunnelFlags, TunnelType};

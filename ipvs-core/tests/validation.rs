@@ -1,6 +1,6 @@
 //! Every validation rule of the model, at its edges: the last accepted value and the first
-#![allow(clippy::unwrap_used)]
 //! refused one, and the field each error names.
+#![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,0 +1,419 @@
+//! `ipvsadm -R` input: rules text read line by line as ipvsadm reads it, each line parsed like
+//! a command line, and the table the rules describe ([`RuleSet`]).
+//!
+//! ```
+//! use ipvs_core::ipvsadm::rules::{restore, CommentMode, RuleSet};
+//! use ipvs_core::ipvsadm::cmdline::Parser;
+//!
+//! let text = "# web\n-A -t 10.0.0.1:80 -s rr\nipvsadm -a -t 10.0.0.1:80 -r 192.168.1.10:80 -m\n";
+//! // ipvsadm -R fails on the comment line (and stops there)...
+//! let strict = restore(text, CommentMode::Ipvsadm, &Parser::new());
+//! assert_eq!(strict.fatal.unwrap().to_string(),
+//!            "line 1: Try `ipvsadm -h' or 'ipvsadm --help' for more information.");
+//! // ...while ipvsadm-restore drops lines starting with '#'.
+//! let lenient = restore(text, CommentMode::Restore, &Parser::new());
+//! assert_eq!(lenient.lines.len(), 2);
+//! assert_eq!(lenient.lines[1].line, 3);
+//!
+//! let set = RuleSet::from_text_with(text, CommentMode::Restore, &Parser::new()).unwrap();
+//! assert_eq!(set.services.len(), 1);
+//! assert_eq!(set.save(true), "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.1.10:80 -m -w 1\n");
+//! ```
+//!
+//! # How ipvsadm reads rules
+//!
+//! Tokens are runs of characters other than space, tab, CR and newline (at most 4096 bytes;
+//! longer runs are split); a newline ends a command line; a token that is exactly `ipvsadm`
+//! is dropped wherever it is; lines without tokens are skipped. Quirks reproduced:
+//! * `#` starts no comment: a comment line is parsed as a command line, fails, and ends the
+//!   restore ([`CommentMode::Ipvsadm`]). `ipvsadm-restore` removes lines that start with `#`
+//!   first ([`CommentMode::Restore`]).
+//! * A last line without a newline is used, unless it ends in two or more blanks: then the
+//!   reader hits the end of input while skipping blanks and drops the line.
+//! * A line's errors end the restore (the lines before stay applied), except popt's errors
+//!   after the command, which are printed and skipped ([`CmdError::ends_restore`]).
+//! * `-R` inside the input ends it with the "Try ..." message (exit 255); `-h` and `-v` print
+//!   their text and end it with status 0.
+
+use std::fmt;
+
+use thiserror::Error;
+
+use super::cmdline::{CmdError, Command, Parser};
+use super::list::{save_rules, sort_dests, sort_services};
+use super::NumericResolver;
+use crate::backend::Operation;
+use crate::dest::{Destination, DestinationKey};
+use crate::error::{Error, Object};
+use crate::service::{Service, ServiceKey};
+use crate::status::{DestinationStatus, ServiceStatus, Stats};
+
+/// How `#` lines are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CommentMode {
+    /// As `ipvsadm -R`: no comments at all.
+    #[default]
+    Ipvsadm,
+    /// As the `ipvsadm-restore` script: lines whose first character is `#` are removed first
+    /// (and the input gets a final newline, as the script's `echo` gives it).
+    Restore,
+}
+
+/// One command line of the input: its line number (from 1), its words and the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleLine {
+    /// The line number, from 1.
+    pub line: usize,
+    /// The words ipvsadm passed to its parser (without `ipvsadm` tokens).
+    pub args: Vec<String>,
+    /// The parsed command.
+    pub command: Command,
+}
+
+impl RuleLine {
+    /// The table change the line makes, if it makes one (see [`Command::to_operation`]).
+    pub fn operation(&self) -> Option<Operation> {
+        self.command.to_operation()
+    }
+}
+
+/// The table changes of rules text in order, with their line numbers, failing on the first
+/// line that does not parse (commands that change nothing, such as `-L`, are left out).
+pub fn operations(
+    text: &str,
+    mode: CommentMode,
+    parser: &Parser<'_>,
+) -> Result<Vec<(usize, Operation)>, RuleError> {
+    Ok(parse_rules(text, mode, parser)?.iter().filter_map(|l| Some((l.line, l.operation()?))).collect())
+}
+
+/// A line that failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}: {error}")]
+pub struct RuleError {
+    /// The line number, from 1.
+    pub line: usize,
+    /// What ipvsadm would report.
+    pub error: CmdError,
+}
+
+/// The outcome of reading rules as `ipvsadm -R` does.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Restore {
+    /// The commands, in order, up to the end or to the line that ended the restore. A final
+    /// [`Command::Help`] or [`Command::Version`] also ends it (ipvsadm prints and exits 0).
+    pub lines: Vec<RuleLine>,
+    /// Lines skipped after popt errors (ipvsadm prints them and goes on).
+    pub errors: Vec<RuleError>,
+    /// The error that ended the restore, if one did (ipvsadm exits with its
+    /// [`CmdError::exit_code`]).
+    pub fatal: Option<RuleError>,
+}
+
+/// The command lines of `text` as ipvsadm's reader (`config_stream_read`) splits them: line
+/// number and words, for lines with at least one word.
+pub fn tokenize(text: &[u8]) -> Vec<(usize, Vec<String>)> {
+    const MAX: usize = 4096;
+    let is_delim = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut line = 1usize;
+    'lines: loop {
+        let start_line = line;
+        let mut words: Vec<String> = Vec::new();
+        loop {
+            if pos >= text.len() {
+                // fscanf reports EOF: the line is used if it has words.
+                if !words.is_empty() {
+                    out.push((start_line, words));
+                }
+                break 'lines;
+            }
+            if is_delim(text[pos]) {
+                // The token conversion fails on a delimiter: skip blanks up to a newline.
+                loop {
+                    if pos >= text.len() {
+                        // End of input while skipping: ipvsadm drops the line and stops.
+                        break 'lines;
+                    }
+                    let c = text[pos];
+                    pos += 1;
+                    match c {
+                        b'\n' => {
+                            line += 1;
+                            if !words.is_empty() {
+                                out.push((start_line, words));
+                            }
+                            continue 'lines;
+                        }
+                        b'\t' | b'\r' | b' ' => {}
+                        _ => {
+                            pos -= 1;
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            let begin = pos;
+            while pos < text.len() && pos - begin < MAX && !is_delim(text[pos]) {
+                pos += 1;
+            }
+            let raw = &text[begin..pos];
+            let raw = match raw.iter().position(|&b| b == 0) {
+                Some(i) => &raw[..i],
+                None => raw,
+            };
+            if raw != b"ipvsadm" {
+                words.push(String::from_utf8_lossy(raw).into_owned());
+            }
+            if pos < text.len() && is_delim(text[pos]) {
+                let tail = text[pos];
+                pos += 1;
+                if tail == b'\n' {
+                    line += 1;
+                    if !words.is_empty() {
+                        out.push((start_line, words));
+                    }
+                    continue 'lines;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn prepare(text: &str, mode: CommentMode) -> String {
+    match mode {
+        CommentMode::Ipvsadm => text.to_owned(),
+        CommentMode::Restore => {
+            // Removed lines are blanked rather than dropped, to keep the line numbers.
+            let mut s: String = text
+                .split_inclusive('\n')
+                .map(|l| {
+                    if l.starts_with('#') {
+                        if l.ends_with('\n') {
+                            "\n"
+                        } else {
+                            ""
+                        }
+                    } else {
+                        l
+                    }
+                })
+                .collect();
+            // `$(...)` drops trailing newlines and `echo` adds one.
+            while s.ends_with('\n') {
+                s.pop();
+            }
+            s.push('\n');
+            s
+        }
+    }
+}
+
+/// Reads `text` as `ipvsadm -R` does (or as `ipvsadm-restore` does, with
+/// [`CommentMode::Restore`]), parsing each line with `parser`.
+pub fn restore(text: &str, mode: CommentMode, parser: &Parser<'_>) -> Restore {
+    let text = prepare(text, mode);
+    let mut r = Restore::default();
+    for (line, args) in tokenize(text.as_bytes()) {
+        match parser.parse(&args) {
+            Ok(Command::Restore) => {
+                let error = CmdError::TryHelp { program: parser.program_name().to_owned() };
+                r.fatal = Some(RuleError { line, error });
+                break;
+            }
+            Ok(command) => {
+                let end = matches!(command, Command::Help | Command::Version);
+                r.lines.push(RuleLine { line, args, command });
+                if end {
+                    break;
+                }
+            }
+            Err(error) if error.ends_restore() => {
+                r.fatal = Some(RuleError { line, error });
+                break;
+            }
+            Err(error) => r.errors.push(RuleError { line, error }),
+        }
+    }
+    r
+}
+
+/// Parses rules text, failing on the first line that does not parse (a stricter reading than
+/// ipvsadm's, which skips some errors), or that is `-R`.
+pub fn parse_rules(text: &str, mode: CommentMode, parser: &Parser<'_>) -> Result<Vec<RuleLine>, RuleError> {
+    let r = restore(text, mode, parser);
+    if let Some(e) = r.errors.into_iter().next() {
+        // A skipped line comes before any fatal one.
+        return Err(e);
+    }
+    match r.fatal {
+        Some(e) => Err(e),
+        None => Ok(r.lines),
+    }
+}
+
+/// Why rules text does not give a table.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RulesError {
+    /// A line does not parse.
+    #[error(transparent)]
+    Parse(#[from] RuleError),
+    /// A line's change would fail in the kernel (for example a real server of a service that
+    /// does not exist).
+    #[error("line {line}: {error}")]
+    Apply {
+        /// The line number, from 1.
+        line: usize,
+        /// The error the kernel would return.
+        error: Error,
+    },
+}
+
+/// The virtual services and real servers the kernel would hold after a sequence of commands,
+/// starting from an empty table.
+///
+/// Services are in the order they were added; each service's real servers are in the kernel's
+/// list order, newest first (the order schedulers see them). [`RuleSet::sorted`] gives
+/// ipvsadm's listing order instead.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleSet {
+    /// Each service with its real servers.
+    pub services: Vec<(Service, Vec<Destination>)>,
+}
+
+impl RuleSet {
+    /// An empty table.
+    pub fn new() -> Self {
+        RuleSet::default()
+    }
+
+    /// The service with this key and its real servers.
+    pub fn service(&self, key: &ServiceKey) -> Option<&(Service, Vec<Destination>)> {
+        self.services.iter().find(|(s, _)| s.key == *key)
+    }
+
+    fn index(&self, key: &ServiceKey) -> Result<usize, Error> {
+        self.services.iter().position(|(s, _)| s.key == *key).ok_or(Error::NotFound(Object::Service))
+    }
+
+    /// Applies one change as the kernel would: the operation is validated first, adding what
+    /// exists fails with [`Error::Exists`], changing what does not with [`Error::NotFound`].
+    /// Counters, timeouts and daemons are not part of the set, so `-Z`, `--set` and the daemon
+    /// commands change nothing. Scheduler and engine names are not checked against a kernel.
+    pub fn apply(&mut self, op: &Operation) -> Result<(), Error> {
+        op.validate()?;
+        match op {
+            Operation::AddService(s) => {
+                if self.index(&s.key).is_ok() {
+                    return Err(Error::Exists(Object::Service));
+                }
+                let mut s = s.clone();
+                s.flags = s.flags_to_write();
+                self.services.push((s, Vec::new()));
+            }
+            Operation::EditService(s) => {
+                let i = self.index(&s.key)?;
+                let mut s = s.clone();
+                s.flags = s.flags_to_write();
+                self.services[i].0 = s;
+            }
+            Operation::DeleteService(k) => {
+                let i = self.index(k)?;
+                self.services.remove(i);
+            }
+            Operation::AddDestination(k, d) => {
+                let i = self.index(k)?;
+                let dests = &mut self.services[i].1;
+                if dests.iter().any(|x| x.key() == d.key()) {
+                    return Err(Error::Exists(Object::Destination));
+                }
+                dests.insert(0, d.clone());
+            }
+            Operation::EditDestination(k, d) => {
+                let i = self.index(k)?;
+                let slot = self.services[i]
+                    .1
+                    .iter_mut()
+                    .find(|x| x.key() == d.key())
+                    .ok_or(Error::NotFound(Object::Destination))?;
+                *slot = d.clone();
+            }
+            Operation::DeleteDestination(k, dk) => {
+                let i = self.index(k)?;
+                let dests = &mut self.services[i].1;
+                let j =
+                    dests.iter().position(|x| x.key() == *dk).ok_or(Error::NotFound(Object::Destination))?;
+                dests.remove(j);
+            }
+            Operation::Flush => self.services.clear(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies the commands of `lines` in order, stopping at the first change that fails.
+    pub fn from_lines(lines: &[RuleLine]) -> Result<RuleSet, RulesError> {
+        let mut set = RuleSet::new();
+        for l in lines {
+            if let Some(op) = l.command.to_operation() {
+                set.apply(&op).map_err(|error| RulesError::Apply { line: l.line, error })?;
+            }
+        }
+        Ok(set)
+    }
+
+    /// The table described by rules text (as `ipvsadm -R` reads it, numeric only), failing
+    /// on the first line that does not parse or apply.
+    pub fn from_text(text: &str) -> Result<RuleSet, RulesError> {
+        RuleSet::from_text_with(text, CommentMode::Ipvsadm, &Parser::new())
+    }
+
+    /// [`RuleSet::from_text`] with a comment mode and a parser of your choice.
+    pub fn from_text_with(text: &str, mode: CommentMode, parser: &Parser<'_>) -> Result<RuleSet, RulesError> {
+        RuleSet::from_lines(&parse_rules(text, mode, parser)?)
+    }
+
+    /// The same table in ipvsadm's listing order (services and real servers sorted as
+    /// `ipvsadm -L` sorts them).
+    pub fn sorted(&self) -> RuleSet {
+        let mut services = self.services.clone();
+        sort_services(&mut services, |(s, _)| s.key);
+        for (_, d) in &mut services {
+            sort_dests(d, |x: &Destination| x.key());
+        }
+        RuleSet { services }
+    }
+
+    /// `ipvsadm -S` of this table (`-S -n` with `numeric`; without it names would need a
+    /// resolver, see [`save_rules`]).
+    pub fn save(&self, numeric: bool) -> String {
+        save_rules(&self.services, numeric, &NumericResolver)
+    }
+
+    /// The table as a backend would report it, with zero counters (for the listing functions).
+    pub fn to_statuses(&self) -> Vec<(ServiceStatus, Vec<DestinationStatus>)> {
+        self.services
+            .iter()
+            .map(|(s, ds)| {
+                let status =
+                    ServiceStatus { service: s.clone(), stats: Stats::default(), stats32: Stats::default() };
+                (status, ds.iter().cloned().map(DestinationStatus::new).collect())
+            })
+            .collect()
+    }
+
+    /// The real-server keys of a service, if it exists.
+    pub fn dest_keys(&self, key: &ServiceKey) -> Option<Vec<DestinationKey>> {
+        self.service(key).map(|(_, d)| d.iter().map(Destination::key).collect())
+    }
+}
+
+impl fmt::Display for RuleSet {
+    /// The `ipvsadm -S -n` text of the table.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.save(true))
+    }
+}
