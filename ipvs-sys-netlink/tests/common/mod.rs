@@ -2,9 +2,9 @@
 //!
 //! Such tests run inside the VM started by `scripts/ipvs-vm` (see `scripts/test`). Each test
 //! moves its thread into a fresh network namespace first: IPVS tables are per namespace, so
-//! tests running in parallel never see each other's services. The namespace gets `lo` and a
-//! dummy interface routing the test address ranges, because the kernel refuses real servers
-//! whose addresses are not routable.
+//! tests running in parallel never see each other's services. The namespace gets `lo` up (an
+//! IPv4 real server is refused with EINVAL while the namespace has no local IPv4 address at
+//! all) and a dummy interface routing the test address ranges, for tests that send traffic.
 //!
 //! Outside a kernel with IPVS, [`kernel`] returns `None` and the test prints why it skipped,
 //! unless `IPVS_REQUIRE_KERNEL=1` is set (as the VM run does): then it fails.
@@ -18,7 +18,7 @@ pub struct KernelNs {
     _private: (),
 }
 
-/// Address ranges routed through the dummy interface, so real servers there are accepted.
+/// Address ranges routed through the dummy interface, for tests that send traffic to them.
 const ROUTES: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "198.18.0.0/15"];
 const ROUTES6: &[&str] = &["2001:db8::/32", "fd00::/8"];
 
