@@ -108,7 +108,11 @@ impl fmt::Display for Operation {
             Operation::Zero(Some(k)) => write!(f, "-Z {k}"),
             Operation::SetTimeouts(t) => write!(f, "--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
             Operation::StartDaemon(d) => {
-                write!(f, "--start-daemon {} --mcast-interface {} --syncid {}", d.role, d.interface, d.sync_id)?;
+                write!(
+                    f,
+                    "--start-daemon {} --mcast-interface {} --syncid {}",
+                    d.role, d.interface, d.sync_id
+                )?;
                 if d.max_len != 0 {
                     write!(f, " --sync-maxlen {}", d.max_len)?;
                 }

@@ -104,9 +104,11 @@ impl Timeouts {
 
     /// Checks each value against ipvsadm's limit (which is below the kernel's).
     pub fn validate(&self) -> Result<(), ValidationError> {
-        for (field, value) in
-            [(Field::TimeoutTcp, self.tcp), (Field::TimeoutTcpFin, self.tcp_fin), (Field::TimeoutUdp, self.udp)]
-        {
+        for (field, value) in [
+            (Field::TimeoutTcp, self.tcp),
+            (Field::TimeoutTcpFin, self.tcp_fin),
+            (Field::TimeoutUdp, self.udp),
+        ] {
             if value > Self::MAX {
                 return Err(ValidationError::OutOfRange {
                     field,

@@ -22,7 +22,8 @@ fn cluster() -> Vec<Operation> {
     let vip = ServiceKey::tcp([192, 168, 0, 200].into(), 80);
     let mut ops = vec![Operation::AddService(Service::new(vip).with_scheduler(Scheduler::Wrr))];
     for (rs, weight) in [([172, 16, 100, 10], 1), ([172, 16, 100, 11], 2)] {
-        let dest = Destination::new((rs, 80).into()).with_forward(ForwardMethod::Masquerade).with_weight(weight);
+        let dest =
+            Destination::new((rs, 80).into()).with_forward(ForwardMethod::Masquerade).with_weight(weight);
         ops.push(Operation::AddDestination(vip, dest));
     }
     ops
