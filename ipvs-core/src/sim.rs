@@ -148,6 +148,80 @@ impl Flow {
     }
 }
 
+/// Why a flow line does not parse (see [`Flow`]'s `FromStr`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FlowParseError(String);
+
+impl std::str::FromStr for Flow {
+    type Err = FlowParseError;
+
+    /// A flow written as `PROTO CLIENT VIP [mark=N]`: `udp`, `tcp` or `sctp` (any case), then
+    /// two socket addresses (`198.51.100.7:4000`, `[2001:db8::7]:4000`) of one family, then
+    /// optionally the firewall mark the packets carry (decimal or `0x` hex). Words are
+    /// separated by blanks. The flow is at [`Time::ZERO`] with the default segment
+    /// ([`Segment::Open`]); use [`Flow::at`] to place it in time. `Display` writes the same
+    /// notation.
+    ///
+    /// ```
+    /// use ipvs_core::sim::Flow;
+    /// use ipvs_core::Protocol;
+    /// let f: Flow = "udp [2001:db8::7]:4000 [2001:db8::1]:53 mark=0x10".parse().unwrap();
+    /// assert_eq!((f.protocol, f.client.port(), f.fwmark), (Protocol::Udp, 4000, 16));
+    /// assert_eq!(f.to_string(), "udp [2001:db8::7]:4000 [2001:db8::1]:53 mark=16");
+    /// assert!("icmp 10.0.0.1:1 10.0.0.2:2".parse::<Flow>().is_err());
+    /// ```
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let err = |m: String| Err(FlowParseError(m));
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let [proto, client, vip, rest @ ..] = words.as_slice() else {
+            return err("expected `udp|tcp|sctp CLIENT:PORT VIP:PORT [mark=N]`".into());
+        };
+        let protocol = match proto.to_ascii_lowercase().as_str() {
+            "udp" => Protocol::Udp,
+            "tcp" => Protocol::Tcp,
+            "sctp" => Protocol::Sctp,
+            _ => return err(format!("unknown protocol `{proto}` (expected udp, tcp or sctp)")),
+        };
+        let addr = |what: &str, w: &str| {
+            w.parse::<SocketAddr>().map_err(|_| {
+                FlowParseError(format!("bad {what} address `{w}` (expected ADDR:PORT or [ADDR6]:PORT)"))
+            })
+        };
+        let client = addr("client", client)?;
+        let vip = addr("virtual", vip)?;
+        if client.is_ipv4() != vip.is_ipv4() {
+            return err(format!("client {client} and virtual address {vip} are of different families"));
+        }
+        let mut fwmark = 0;
+        for w in rest {
+            let Some(v) = w.strip_prefix("mark=") else {
+                return err(format!("unexpected `{w}` (only `mark=N` may follow the addresses)"));
+            };
+            let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+                Some(hex) => u32::from_str_radix(hex, 16),
+                None => v.parse(),
+            };
+            fwmark = match parsed {
+                Ok(m) => m,
+                Err(_) => return err(format!("bad mark `{v}` (expected a 32-bit number)")),
+            };
+        }
+        Ok(Flow::new(Time::ZERO, protocol, client, vip).with_mark(fwmark))
+    }
+}
+
+impl std::fmt::Display for Flow {
+    /// `udp 198.51.100.7:4000 10.0.0.1:53`, with ` mark=N` when the flow carries a mark.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.protocol.name().to_ascii_lowercase(), self.client, self.vip)?;
+        if self.fwmark != 0 {
+            write!(f, " mark={}", self.fwmark)?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether a new connection went through a persistence template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TemplateUse {
@@ -306,6 +380,9 @@ pub struct ConnSnapshot {
     pub vip: SocketAddr,
     /// The real server.
     pub dest: DestinationKey,
+    /// Where packets are forwarded: the real server's address, with its port or (for a port-0
+    /// real server) the packet's; what `/proc/net/ip_vs_conn` shows as `DestIP DPrt`.
+    pub forward_to: SocketAddr,
     /// State.
     pub state: ConnState,
     /// When the timer fires.
@@ -526,6 +603,7 @@ impl Simulator {
                     client: c.client,
                     vip: c.vip,
                     dest: c.dest_key,
+                    forward_to: c.forward_to,
                     state: c.state,
                     expires: c.expires,
                     hashed,

@@ -1,0 +1,143 @@
+//! The socket itself: a generic-netlink socket bound to a kernel-assigned port, with the
+//! options the client needs, and a receive that never truncates a datagram.
+//!
+//! This is the only module of the workspace with `unsafe` code: two `setsockopt` calls that
+//! netlink-sys 0.9 does not offer (`SO_RCVTIMEO`, `SO_RCVBUFFORCE`).
+
+use std::io;
+use std::mem;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
+
+/// A bound `NETLINK_GENERIC` socket.
+#[derive(Debug)]
+pub(crate) struct NlSocket {
+    sock: Socket,
+    port: u32,
+}
+
+/// What one receive returned.
+pub(crate) enum Received {
+    /// A datagram of this many bytes, sent by this port (0 = the kernel).
+    Datagram { len: usize, sender: u32 },
+    /// The receive timeout expired (or, non-blocking, nothing was queued).
+    WouldBlock,
+}
+
+fn setsockopt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(mem::size_of::<T>())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `value` points to a live, initialized `T` of `len` bytes for the whole call, and
+    // setsockopt only reads it.
+    let rc = unsafe { libc::setsockopt(fd, level, name, (value as *const T).cast(), len) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+impl NlSocket {
+    /// Opens and binds a socket in the calling thread's network namespace.
+    pub(crate) fn open() -> io::Result<Self> {
+        let mut sock = Socket::new(NETLINK_GENERIC)?;
+        let addr = sock.bind_auto()?;
+        Ok(NlSocket { sock, port: addr.port_number() })
+    }
+
+    /// The port id the kernel assigned (`nl_pid`); every reply carries it.
+    pub(crate) fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// Sets how long a receive waits (`SO_RCVTIMEO`); `None` waits forever.
+    pub(crate) fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let tv = match timeout {
+            Some(d) => {
+                // A zero timeval means "forever" to the kernel: round a tiny timeout up instead.
+                let usec = if d.as_secs() == 0 && d.subsec_micros() == 0 { 1 } else { d.subsec_micros() };
+                // suseconds_t is i64 on 64-bit Linux but i32 on some 32-bit targets.
+                #[allow(clippy::unnecessary_fallible_conversions)]
+                let tv_usec = libc::suseconds_t::try_from(usec).unwrap_or(999_999);
+                libc::timeval {
+                    tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+                    tv_usec,
+                }
+            }
+            None => libc::timeval { tv_sec: 0, tv_usec: 0 },
+        };
+        setsockopt(self.sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)
+    }
+
+    /// Asks for a receive buffer of `bytes`: `SO_RCVBUFFORCE` first (allowed with
+    /// CAP_NET_ADMIN, which IPVS needs anyway, and not capped by `net.core.rmem_max`), then
+    /// `SO_RCVBUF`. Returns what the kernel granted (it doubles the request for bookkeeping).
+    pub(crate) fn set_receive_buffer(&self, bytes: usize) -> io::Result<usize> {
+        let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX / 2);
+        let fd = self.sock.as_raw_fd();
+        if setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &want).is_err() {
+            // Best effort: the default buffer still works, with a smaller batch window.
+            let _ = setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &want);
+        }
+        self.sock.get_rx_buf_sz()
+    }
+
+    /// `NETLINK_CAP_ACK` (4.2+): error messages carry only the request's header, not its
+    /// whole payload, so acknowledgements stay small whatever the request.
+    pub(crate) fn set_cap_ack(&self) -> io::Result<()> {
+        self.sock.set_cap_ack(true)
+    }
+
+    /// `NETLINK_EXT_ACK` (4.12+): error messages may carry the kernel's explanation.
+    pub(crate) fn set_ext_ack(&self) -> io::Result<()> {
+        self.sock.set_ext_ack(true)
+    }
+
+    /// Sends one buffer (one or more requests) to the kernel in one `sendmsg`.
+    pub(crate) fn send(&self, buf: &[u8]) -> io::Result<()> {
+        loop {
+            match self.sock.send(buf, 0) {
+                Ok(n) if n == buf.len() => return Ok(()),
+                Ok(n) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!("netlink send took {n} of {} bytes", buf.len()),
+                    ))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Receives one whole datagram into `buf`, growing `buf` first when the datagram is larger
+    /// (sized with `MSG_PEEK | MSG_TRUNC`), so nothing is ever cut off. With `nonblocking`,
+    /// returns [`Received::WouldBlock`] at once when nothing is queued.
+    pub(crate) fn recv(&self, buf: &mut Vec<u8>, nonblocking: bool) -> io::Result<Received> {
+        let dontwait = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+        loop {
+            let peeked = self.sock.recv_from(&mut &mut buf[..], libc::MSG_PEEK | libc::MSG_TRUNC | dontwait);
+            let len = match peeked {
+                Ok((len, _)) => len,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Received::WouldBlock),
+                Err(e) => return Err(e),
+            };
+            if len > buf.len() {
+                buf.resize(len.next_multiple_of(4096), 0);
+            }
+            match self.sock.recv_from(&mut &mut buf[..], libc::MSG_DONTWAIT) {
+                Ok((n, addr)) => {
+                    return Ok(Received::Datagram { len: n.min(buf.len()), sender: addr.port_number() })
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Someone else read it between the peek and here (the socket is not shared,
+                // so this does not happen); wait for the next one.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
