@@ -180,6 +180,16 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
+    /// The errno the kernel gives for the same mistake, for callers that report errnos (C,
+    /// Python, ipvsadm's messages): `ERANGE` for a weight or thresholds out of range and for a
+    /// lower threshold above the upper one, `EINVAL` for everything else.
+    pub fn errno(&self) -> i32 {
+        match self {
+            ValidationError::OutOfRange { field: Field::Weight | Field::LowerThreshold, .. } => 34,
+            _ => 22,
+        }
+    }
+
     /// The field the error is about.
     pub fn field(&self) -> Field {
         match self {
@@ -290,12 +300,13 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Exists(_) => Some(17),
-            Error::NotFound(Object::Service) => Some(3),
+            // The kernel answers ESRCH for a missing service and for a sync daemon not running.
+            Error::NotFound(Object::Service | Object::SyncDaemon) => Some(3),
             Error::NotFound(Object::Interface) => Some(19),
             Error::NotFound(_) | Error::SchedulerOrEngineNotFound => Some(2),
             Error::PermissionDenied => Some(1),
             Error::Invalid { errno } => Some(*errno),
-            Error::Validation(_) => Some(22),
+            Error::Validation(v) => Some(v.errno()),
             Error::AddressFamilyNotSupported => Some(97),
             Error::NotSupported => Some(95),
             Error::Timeout => Some(110),

@@ -137,7 +137,10 @@ fn real_server_ports() {
 
 #[test]
 fn weights_and_thresholds() {
-    assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 65536"), "illegal weight specified");
+    // Debian's ipvsadm (the reference) accepts weights up to INT_MAX (Debian bug #814348).
+    p("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 65536").unwrap();
+    p("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 2147483647").unwrap();
+    assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 2147483648"), "illegal weight specified");
     assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -w -1"), "illegal weight specified");
     assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -x 2147483648"), "illegal u_threshold specified");
     assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -y x"), "illegal l_threshold specified");

@@ -41,8 +41,10 @@
 //!   window before the client reads anything, and an acknowledgement that does not fit would
 //!   be dropped). The kernel carries out every request of a window, whatever the earlier ones
 //!   did, so a failure never stops the batch. If the transport fails (a timeout, a socket
-//!   error), the operations whose acknowledgement did not arrive get that error (their effect
-//!   is unknown), and so do the operations not sent yet (they were not applied).
+//!   error, or acknowledgements dropped by the kernel: `ENOBUFS`, possible only with a
+//!   [`ClientOptions::max_in_flight`] too large for the buffer), the operations whose
+//!   acknowledgement did not arrive get that error (their effect is unknown), and so do the
+//!   operations not sent yet (they were not applied).
 //! * `stop_on_error = true`: generic netlink has no way to abort the rest of a window when one
 //!   request fails, so the client sends **one request per round trip** and stops at the first
 //!   failure; the operations after it are neither sent nor in the result.
@@ -118,9 +120,10 @@ pub struct ClientOptions {
     /// Requests per `sendmsg` in [`Backend::apply_all`]. `None` (the default) derives it from the
     /// receive buffer the kernel granted, up to [`MAX_WINDOW`].
     pub max_in_flight: Option<usize>,
-    /// How many times a dump is read before giving up with [`Error::Interrupted`]: when the
-    /// kernel marks it interrupted (`NLM_F_DUMP_INTR`) or busy, and
-    /// when [`verify_dumps`](Self::verify_dumps) finds two reads that differ. Default 5.
+    /// How many times a dump is read at most: it is read again when the kernel marks it
+    /// interrupted (`NLM_F_DUMP_INTR`) or busy, and to check it (see
+    /// [`verify_dumps`](Self::verify_dumps)). Running out is [`Error::Interrupted`], except for
+    /// the service dump's checks (see there). Default 5.
     pub dump_attempts: u32,
     /// Whether a dump that the kernel sent in more than one chunk is checked by reading it
     /// again (default `true`).
@@ -1208,6 +1211,13 @@ mod tests {
         assert!(same_chunk(&pos, &dump_identity(&all[0]), &dump_identity(&all[1])));
         assert!(!same_chunk(&pos, &dump_identity(&all[1]), &dump_identity(&all[0])));
         assert_eq!(identities(&reply.msgs).len(), 2);
+    }
+
+    #[test]
+    fn client_moves_between_threads() {
+        fn send<T: Send>() {}
+        send::<Client>();
+        send::<ClientOptions>();
     }
 
     #[test]

@@ -317,9 +317,10 @@ fn summary(sim: &Simulator, counts: &Counts) -> String {
             };
             let share = if total > 0 { 100.0 * r.flows as f64 / total as f64 } else { 0.0 };
             let _ = write!(s, "  -> {name:<41} {:>7} {:>6.1}%", r.flows, share);
-            let _ = match r.counters {
-                Some((a, i, p)) => writeln!(s, " {a:>10} {i:>10} {p:>11}"),
-                None => writeln!(s),
+            let _ = match (r.counters, &r.dest) {
+                (Some((a, i, p)), _) => writeln!(s, " {a:>10} {i:>10} {p:>11}"),
+                (None, Some(_)) => writeln!(s, "  (deleted)"),
+                (None, None) => writeln!(s),
             };
         }
     }
@@ -342,7 +343,17 @@ fn plot(sim: &Simulator, counts: &Counts) -> String {
         .filter(|(_, r)| !r.is_empty())
         .collect();
     let bars: usize = groups.iter().map(|(_, r)| r.len()).sum::<usize>().max(1);
-    let max = groups.iter().flat_map(|(_, r)| r.iter().map(|x| x.flows)).max().unwrap_or(0).max(1);
+    let most = groups.iter().flat_map(|(_, r)| r.iter().map(|x| x.flows)).max().unwrap_or(0).max(1);
+    // A round tick step (1, 2 or 5 times a power of ten) giving at most five ticks.
+    let mut step = 1u64;
+    while most.div_ceil(step) > 5 {
+        step = match step.to_string().as_bytes()[0] {
+            b'1' => step * 2,
+            b'2' => step / 2 * 5,
+            _ => step * 2,
+        };
+    }
+    let max = most.div_ceil(step) * step;
     let (left, top, bar_w, gap, group_gap, plot_h) = (70.0, 50.0, 44.0, 12.0, 36.0, 260.0);
     let width = left + bars as f64 * (bar_w + gap) + groups.len() as f64 * group_gap + 40.0;
     let legend_h = 22.0 * groups.len() as f64;
@@ -354,10 +365,8 @@ fn plot(sim: &Simulator, counts: &Counts) -> String {
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(s, r#"<text x="{left}" y="24" font-size="16">Flows per real server</text>"#);
-    // Axis with five ticks.
     let base = top + plot_h;
-    for t in 0..=4u64 {
-        let v = max * t / 4;
+    for v in (0..=max).step_by(step as usize) {
         let y = base - plot_h * v as f64 / max as f64;
         let _ = writeln!(
             s,
@@ -371,7 +380,7 @@ fn plot(sim: &Simulator, counts: &Counts) -> String {
     let _ = writeln!(s, r#"<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="black"/>"#);
     let mut x = left + gap;
     for (g, (title, rows)) in groups.iter().enumerate() {
-        let colour = COLOURS[g % COLOURS.len()];
+        let colour = if rows.iter().all(|r| r.dest.is_none()) { "#999" } else { COLOURS[g % COLOURS.len()] };
         for r in rows {
             let h = plot_h * r.flows as f64 / max as f64;
             let label = r.dest.as_ref().map_or_else(|| "-".to_owned(), server);

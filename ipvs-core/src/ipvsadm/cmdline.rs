@@ -242,7 +242,9 @@ pub enum CmdError {
     /// A bad `-r` address.
     #[error("illegal real server address[:port] specified")]
     IllegalRealServer,
-    /// `-w` not in 0..=65535.
+    /// `-w` not in 0..=2147483647. (Upstream 1.31 stops at 65535; Debian's 1:1.31-1, the
+    /// reference this project is tested against, carries a patch raising it to `INT_MAX`,
+    /// Debian bug #814348.)
     #[error("illegal weight specified")]
     IllegalWeight,
     /// `-x` not in 0..=INT_MAX.
@@ -1185,7 +1187,8 @@ impl<'p, 'r> State<'p, 'r> {
             }
             Tag::Weight => {
                 self.set_option(optc::WEIGHT)?;
-                self.dest.weight = string_to_number(a, 0, 65535).ok_or(CmdError::IllegalWeight)?;
+                // Debian's limit (see CmdError::IllegalWeight).
+                self.dest.weight = string_to_number(a, 0, i32::MAX as i64).ok_or(CmdError::IllegalWeight)?;
             }
             Tag::UThreshold => {
                 self.set_option(optc::UTHRESHOLD)?;
