@@ -484,15 +484,7 @@ fn scan(buf: &[u8], st: &mut Scan) -> i32 {
 
 /// `strtoul(s, NULL, 16)` truncated to 32 bits, as ipvsadm reads a hex address.
 fn strtoul16(s: &[u8]) -> u32 {
-    let mut i = 0;
-    while i < s.len() && is_c_space(s[i]) {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
+    let (mut i, neg) = super::libc::skip_space_and_sign(s);
     if i + 2 < s.len() && s[i] == b'0' && (s[i + 1] | 0x20) == b'x' && s[i + 2].is_ascii_hexdigit() {
         i += 2;
     }

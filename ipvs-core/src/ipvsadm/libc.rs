@@ -20,8 +20,9 @@ pub(crate) struct StrtolResult {
     pub overflow: bool,
 }
 
-/// `strtol(s, &end, 10)` on a 64-bit `long`.
-pub(crate) fn strtol10(s: &[u8]) -> StrtolResult {
+/// The start of a C number conversion: leading white space, then an optional sign. Returns the
+/// index after them and whether the sign was `-`.
+pub(crate) fn skip_space_and_sign(s: &[u8]) -> (usize, bool) {
     let mut i = 0;
     while i < s.len() && is_c_space(s[i]) {
         i += 1;
@@ -31,6 +32,12 @@ pub(crate) fn strtol10(s: &[u8]) -> StrtolResult {
         neg = s[i] == b'-';
         i += 1;
     }
+    (i, neg)
+}
+
+/// `strtol(s, &end, 10)` on a 64-bit `long`.
+pub(crate) fn strtol10(s: &[u8]) -> StrtolResult {
+    let (mut i, neg) = skip_space_and_sign(s);
     let digits_start = i;
     // Accumulate the magnitude as u128 so that i64::MIN is representable.
     let mut mag: u128 = 0;
