@@ -13,8 +13,10 @@
 //!
 //! * `random_<scheduler>`: seeded pseudo-random scenarios for each of the 13 schedulers the
 //!   VM kernel has (weights including 0, thresholds, sh/mh flags, persistence with netmasks,
-//!   fwmark services, IPv6, TCP and UDP, and weight edits, quiescing, deletions, re-adds from
-//!   the trash, threshold and service edits, and refused commands between flows).
+//!   fwmark services, IPv6, TCP and UDP, repeated clients, clients closing TCP connections
+//!   with a FIN, and weight edits, quiescing, deletions, re-adds from the trash, threshold and
+//!   service edits, and refused commands between flows). `IPVS_SCHED_SEEDS=N` (or `A-B`)
+//!   runs more seeds.
 //! * hand-written scenarios for the behaviours each scheduler is known for.
 //! * `table_ops_*`: random table operations through `ipvs_sys_netlink::Client` and through
 //!   `MemoryBackend`: same results, same final table.

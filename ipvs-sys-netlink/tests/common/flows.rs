@@ -3,8 +3,11 @@
 //!
 //! # The lab
 //!
-//! [`Lab::new`] runs in a test thread that already entered its own network namespace
-//! (`common::kernel()`), which becomes the director. It adds:
+//! Each scenario runs on a thread of its own that [`enter_netns`] moves into a fresh network
+//! namespace, the director. That namespace is set up as `common::kernel()` sets up its
+//! namespaces (lo, `dummy0` routing the real servers' ranges), but with one `ip -batch`
+//! instead of a dozen commands: under TCG every process start costs about half a second.
+//! [`enter_netns`] and [`Lab::new`] add:
 //!
 //! * a veth pair `vd` (director side, MAC 02:00:00:00:00:01) / `vc` (client side, MAC
 //!   02:00:00:00:00:02), both in the director's namespace. The clients are not a second
@@ -22,7 +25,7 @@
 //!   use: a datagram to it is a *barrier*. Packets sent from one CPU through the veth are
 //!   handled in order, so once the sentinel's connection entry for a barrier datagram shows in
 //!   `/proc/net/ip_vs_conn`, every earlier packet has been handled (the thread is pinned to the
-//!   CPU it started on for that guarantee);
+//!   CPU it started on for that guarantee, and unpinned while it runs `ipvsadm`);
 //! * firewall marks: a flow with `fwmark` N is sent with a DSCP code that an nftables rule in
 //!   the director's `prerouting` hook (priority mangle) turns into `meta mark set N`, so each
 //!   packet carries the mark its flow names. A scenario can also mark by destination, the classic
@@ -30,15 +33,20 @@
 //!
 //! # The comparison
 //!
-//! [`Runner`] applies every configuration command to the kernel with Debian's `ipvsadm` and
+//! [`run`] applies every configuration command to the kernel with Debian's `ipvsadm` and
 //! to the simulator, compares the results (success, or ipvsadm's message for the error), and
 //! for every packet of every flow compares the **whole connection table** (entries and
 //! templates: protocol, client, virtual address, where packets go, state) of the kernel with
 //! the simulator's. When a packet is expected to change the table, the runner reads the
 //! kernel's table until it matches (a bounded number of reads); when it is not, or when the
-//! reads run out, it sends a barrier first, so the comparison never depends on timing. At
-//! the end of a scenario it compares every real server's ActiveConn, InActConn and
-//! PersistConn.
+//! reads run out, it sends a barrier first, so the comparison never depends on timing, and
+//! then wants three equal reads before it reports a difference (a read of the table can skip
+//! entries while other namespaces change theirs, see [`Lab::stable_read`]). At the end of a
+//! scenario it compares every real server's ActiveConn, InActConn and PersistConn (read
+//! through `ipvs_sys_netlink::Client`).
+//!
+//! The leading configuration commands of a scenario go to the kernel in one `ipvsadm -R`
+//! (with the sentinel's); every later one is its own `ipvsadm` run.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -801,7 +809,7 @@ fn failure(sc: &Scenario, step: usize, what: String) -> String {
     format!("scenario `{}`, step {step}: {what}\n  scenario:\n{}", sc.name, sc.listing())
 }
 
-/// Runs a scenario in this thread's namespace (fresh from `common::kernel()`), comparing the
+/// Runs a scenario in this thread's namespace (fresh from [`enter_netns`]), comparing the
 /// kernel with the reference at every packet. Returns the first mismatch as an error.
 pub fn run(sc: &Scenario) -> Result<Report, String> {
     let t0 = std::time::Instant::now();
