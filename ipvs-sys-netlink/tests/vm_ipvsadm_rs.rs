@@ -341,3 +341,20 @@ fn changes_made_by_ipvsadm_rs_read_back_through_ipvsadm() {
     assert_eq!(run(&ours, "-C", None).code, 0);
     assert_eq!(run("ipvsadm", "-Sn", None).out, "");
 }
+
+/// Debian's ipvsadm 1:1.31-1 carries a patch (Debian bug #814348) that raises the weight limit
+/// from upstream's 65535 to INT_MAX; ipvsadm-rs follows the installed binary.
+#[test]
+fn weights_up_to_int_max_as_debian_ipvsadm() {
+    let Some(_ns) = common::kernel() else { return };
+    let ours = format!("exec -a ipvsadm {}", ipvsadm_rs().display());
+    assert_eq!(run("ipvsadm", "-A -t 10.0.0.1:80", None).code, 0);
+    for (i, w) in ["65536", "2147483647"].iter().enumerate() {
+        let theirs = run("ipvsadm", &format!("-a -t 10.0.0.1:80 -r 192.168.7.{}:80 -w {w}", 2 * i + 1), None);
+        let mine = run(&ours, &format!("-a -t 10.0.0.1:80 -r 192.168.7.{}:80 -w {w}", 2 * i + 2), None);
+        assert_eq!((theirs.code, theirs.err.as_str()), (0, ""), "Debian's ipvsadm refused -w {w}");
+        assert_eq!((mine.code, mine.err.as_str()), (0, ""), "ipvsadm-rs refused -w {w}");
+    }
+    same("-Ln", None);
+    same("-a -t 10.0.0.1:80 -r 192.168.7.9:80 -w 2147483648", None);
+}
