@@ -770,34 +770,31 @@ fn kernel_counters(c: &mut ipvs_sys_netlink::Client) -> Vec<String> {
             continue;
         }
         for d in ds {
-            v.push(format!(
-                "{} {} weight {} active {} inactive {} persist {}",
-                s.service.key,
-                d.dest.key(),
-                d.dest.weight,
-                d.active_conns,
-                d.inactive_conns,
-                d.persist_conns
-            ));
+            v.push(counter_line(&s.service.key, &d));
         }
     }
     v.sort();
     v
 }
 
+/// One real server's counters, formatted the same way for the kernel and the simulator.
+fn counter_line(key: &ServiceKey, d: &ipvs_core::DestinationStatus) -> String {
+    format!(
+        "{} {} weight {} active {} inactive {} persist {}",
+        key,
+        d.dest.key(),
+        d.dest.weight,
+        d.active_conns,
+        d.inactive_conns,
+        d.persist_conns
+    )
+}
+
 fn sim_counters(sim: &Simulator) -> Vec<String> {
     let mut v = Vec::new();
     for s in sim.table().list_services() {
         for d in sim.distribution(&s.service.key) {
-            v.push(format!(
-                "{} {} weight {} active {} inactive {} persist {}",
-                s.service.key,
-                d.dest.key(),
-                d.dest.weight,
-                d.active_conns,
-                d.inactive_conns,
-                d.persist_conns
-            ));
+            v.push(counter_line(&s.service.key, &d));
         }
     }
     v.sort();
