@@ -147,6 +147,21 @@ pub trait Backend {
     fn service(&mut self, key: &ServiceKey) -> Result<ServiceStatus>;
     /// The real servers of a service, newest first.
     fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationStatus>>;
+    /// Every service with its real servers (what `ipvsadm -S` and `-L` show). The default reads
+    /// the services, then each one's real servers; a service deleted in between is left out.
+    /// Backends override it when they can read the table faster.
+    fn services_with_destinations(&mut self) -> Result<Vec<(ServiceStatus, Vec<DestinationStatus>)>> {
+        let services = self.services()?;
+        let mut out = Vec::with_capacity(services.len());
+        for svc in services {
+            match self.destinations(&svc.service.key) {
+                Ok(dests) => out.push((svc, dests)),
+                Err(crate::error::Error::NotFound(crate::error::Object::Service)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
     /// The connection timeouts.
     fn timeouts(&mut self) -> Result<Timeouts>;
     /// The running sync daemons (master first).

@@ -40,6 +40,7 @@ pub mod dest;
 pub mod error;
 pub mod fmt_util;
 pub mod ipvsadm;
+pub mod plan;
 pub mod sched;
 pub mod service;
 pub mod sim;
@@ -49,6 +50,7 @@ pub mod table;
 pub use backend::{Backend, Operation};
 pub use dest::{Destination, DestinationKey, ForwardMethod, Tunnel, TunnelFlags, TunnelType};
 pub use error::{Error, Field, Object, Result, ValidationError};
+pub use plan::{plan, Plan, PlanError};
 pub use service::{AddressFamily, Netmask, PeName, Protocol, Scheduler, Service, ServiceFlags, ServiceKey};
 pub use status::{DestinationStatus, Info, ServiceStatus, Stats, SyncDaemon, SyncRole, Timeouts};
 
