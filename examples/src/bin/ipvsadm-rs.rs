@@ -10,7 +10,13 @@
 //! ipvsadm-rs -a -t 10.1.2.3:80 -r 192.168.1.10 -m -w 2
 //! ipvsadm-rs -Ln --stats
 //! ipvsadm-rs -Sn | ipvsadm-rs -R
+//! ipvsadm-rs --apply --dry-run < wanted.rules   # print the minimal plan as -R lines
+//! ipvsadm-rs --apply < wanted.rules             # make the table exactly that
 //! ```
+//!
+//! `--apply [--dry-run]` is the one extension: it makes the kernel's services and real servers
+//! exactly those of the `-R` text on standard input with the fewest operations (settings
+//! changed in place, so live connections survive), or prints that plan.
 
 use std::ffi::{CStr, CString};
 use std::io::{Read, Write};
@@ -18,10 +24,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
 use ipvs_core::ipvsadm::cmdline::{self, Command, ListCommand, ListTarget, Parser};
-use ipvs_core::ipvsadm::rules::{self, CommentMode};
+use ipvs_core::ipvsadm::rules::{self, CommentMode, RuleSet};
 use ipvs_core::ipvsadm::strerror::{self, Call};
 use ipvs_core::ipvsadm::{conn, list, NumericResolver, Resolver};
-use ipvs_core::{Backend, Error, Protocol};
+use ipvs_core::plan::plan_for;
+use ipvs_core::{Backend, Error, Operation, Protocol};
 use ipvs_sys_netlink::Client;
 
 /// Name lookups through the C library, as ipvsadm does them without `-n`.
@@ -227,20 +234,96 @@ impl Ctx {
 
     /// `-R`: every line of standard input in order. Kernel errors are printed and do not stop
     /// the restore; the status is the last line's. A syntax error ends it as ipvsadm does.
+    ///
+    /// Runs of consecutive table changes go to the kernel pipelined ([`Backend::apply_all`]:
+    /// many requests per `sendmsg`); the kernel carries out each request whatever the earlier
+    /// ones did, exactly as ipvsadm's one-by-one restore does, and the messages come out in
+    /// line order.
     fn restore(&mut self) -> u8 {
-        let mut input = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-            self.fatal(&format!("reading standard input: {e}"), FAIL);
-        }
+        let input = read_stdin(self);
         let parser = Parser::new().program(self.program.clone()).with_resolver(&LibcResolver);
         let restore = rules::restore(&input, CommentMode::Ipvsadm, &parser);
+        // Lines and the errors ipvsadm prints and skips, in line order.
+        let mut skipped = restore.errors.into_iter().peekable();
         let mut status = 0;
+        let mut batch: Vec<Operation> = Vec::new();
         for line in restore.lines {
-            status = self.run(line.command, true);
+            while let Some(e) = skipped.next_if(|e| e.line < line.line) {
+                self.flush_batch(&mut batch);
+                let _ = self.out.flush();
+                eprintln!("{}", e.error);
+                status = FAIL;
+            }
+            match line.command.to_operation() {
+                Some(op) => batch.push(op),
+                None => {
+                    self.flush_batch(&mut batch);
+                    status = self.run(line.command, true);
+                }
+            }
+        }
+        status = self.flush_batch(&mut batch).unwrap_or(status);
+        for e in skipped {
+            let _ = self.out.flush();
+            eprintln!("{}", e.error);
+            status = FAIL;
         }
         if let Some(fatal) = restore.fatal {
             let code = fatal.error.exit_code();
             self.fatal(&fatal.error.to_string(), u8::try_from(code & 0xff).unwrap_or(FAIL));
+        }
+        status
+    }
+
+    /// Sends the pending operations of a restore in one pipelined batch, prints a message for
+    /// each that failed, and returns the status of the last one (`None` for an empty batch).
+    fn flush_batch(&mut self, batch: &mut Vec<Operation>) -> Option<u8> {
+        if batch.is_empty() {
+            return None;
+        }
+        let results = self.client.apply_all(batch, false);
+        let mut status = 0;
+        for (op, r) in batch.iter().zip(results) {
+            status = match r {
+                Ok(()) => 0,
+                Err(e) => {
+                    let _ = self.out.flush();
+                    eprintln!("{}", strerror::message(Call::of(op), errno(&e)));
+                    FAIL
+                }
+            };
+        }
+        batch.clear();
+        Some(status)
+    }
+
+    /// `--apply` (an extension of ipvsadm): makes the kernel's services and real servers
+    /// exactly those described by the `-R` text on standard input, with the minimal plan
+    /// ([`ipvs_core::plan`]: edits in place, one deletion per removed service). With
+    /// `dry_run`, prints the plan as `-R` lines (one operation per line, nothing else) and
+    /// changes nothing. Timeouts and sync daemons are left alone.
+    fn apply_rules(&mut self, dry_run: bool) -> u8 {
+        let input = read_stdin(self);
+        let parser = Parser::new().program(self.program.clone()).with_resolver(&LibcResolver);
+        let desired = match RuleSet::from_text_with(&input, CommentMode::Ipvsadm, &parser) {
+            Ok(set) => set,
+            Err(e) => self.fatal(&format!("{}: {e}", self.program), FAIL),
+        };
+        let plan = match plan_for(&mut self.client, &desired.services) {
+            Ok(p) => p,
+            Err(e) => self.fatal(&strerror::message(Call::GetServices, errno(&e)), 1),
+        };
+        if dry_run {
+            let _ = write!(self.out, "{plan}");
+            return 0;
+        }
+        let report = plan.apply(&mut self.client, false);
+        let mut status = 0;
+        for (i, e) in report.failures() {
+            let op = &plan.steps()[i].op;
+            let _ = self.out.flush();
+            eprintln!("{}: {op}", strerror::message(Call::of(op), errno(e)));
+            status = FAIL;
         }
         status
     }
@@ -250,6 +333,21 @@ impl Ctx {
         eprintln!("{msg}");
         std::process::exit(i32::from(code));
     }
+}
+
+fn read_stdin(ctx: &mut Ctx) -> String {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        ctx.fatal(&format!("reading standard input: {e}"), FAIL);
+    }
+    input
+}
+
+/// `--apply [--dry-run]`, in any order, and nothing else: the extension's command line.
+fn apply_args(args: &[String]) -> Option<bool> {
+    let apply = args.iter().filter(|a| *a == "--apply").count();
+    let dry = args.iter().filter(|a| *a == "--dry-run").count();
+    (apply == 1 && dry <= 1 && apply + dry == args.len()).then_some(dry == 1)
 }
 
 fn errno(e: &Error) -> i32 {
@@ -273,6 +371,11 @@ fn main() -> ExitCode {
         if let Some(w) = strerror::version_warning(&info) {
             eprint!("{w}");
         }
+    }
+    if let Some(dry_run) = apply_args(&args) {
+        let status = ctx.apply_rules(dry_run);
+        let _ = ctx.out.flush();
+        return ExitCode::from(status);
     }
     let parser = Parser::new().program(program).with_resolver(&LibcResolver);
     let status = match parser.parse(&args) {
