@@ -3,11 +3,13 @@
 //! [`Client`] (also exported as [`NetlinkBackend`]) implements [`ipvs_core::Backend`] on the
 //! kernel's IPVS generic-netlink family:
 //!
-//! * **One socket** for every request, for the client's whole life, bound in the network
-//!   namespace of the thread that opened it (plus, with [`ClientOptions::verify_dumps`], a
-//!   second one opened with it that only re-reads large dumps); the `"IPVS"` family id is
-//!   resolved once, at [`Client::new`]. A missing family is [`Error::ModuleMissing`]
-//!   (genetlink tries to load `ip_vs` first).
+//! * **One socket** for every request, for the client's whole life, bound in one network
+//!   namespace: the opening thread's ([`Client::new`], [`Client::with_options`]) or any other
+//!   ([`Client::in_netns`] with a [`NetNs`], opened without changing the caller's namespace).
+//!   With [`ClientOptions::verify_dumps`] a second socket is opened with it, in the same
+//!   namespace, that only re-reads large dumps. The `"IPVS"` family id is resolved once, when
+//!   the client is opened. A missing family is [`Error::ModuleMissing`] (genetlink tries to
+//!   load `ip_vs` first).
 //! * **Every reply is checked**: it must come from the kernel (sender port 0), carry this
 //!   socket's port id and the sequence number of an outstanding request. Anything else (a late
 //!   reply to a request that timed out earlier, say) is skipped, never attributed to the wrong
@@ -32,6 +34,26 @@
 //!   [`Client::window`] requests into one buffer, sends them in one `sendmsg` and matches the
 //!   acknowledgements by sequence number.
 //!
+//! # Network namespaces
+//!
+//! IPVS tables are per network namespace, and a netlink socket stays bound to the namespace it
+//! was created in. [`Client::in_netns`] opens a client in the namespace of a [`NetNs`] (an `ip
+//! netns` name, a `/proc/<pid>/ns/net` path, a descriptor) from a short-lived thread that
+//! enters it, so the calling thread never changes namespace; the client then works from any
+//! thread and also reads that namespace's connection table ([`Client::connections`]).
+//!
+//! ```no_run
+//! use ipvs_core::Backend;
+//! use ipvs_sys_netlink::{Client, ClientOptions, NetNs};
+//!
+//! let ns = NetNs::path("/var/run/docker/netns/1a2b3c4d5e6f")?;
+//! let mut ipvs = Client::in_netns(&ns, ClientOptions::default())?;
+//! for svc in ipvs.services()? {
+//!     println!("{}", svc.service.key);
+//! }
+//! # Ok::<(), ipvs_core::Error>(())
+//! ```
+//!
 //! # `apply_all` semantics
 //!
 //! * `stop_on_error = false`: every operation gets a result, in order. Operations that fail
@@ -50,6 +72,7 @@
 //!   failure; the operations after it are neither sent nor in the result.
 
 mod errno;
+mod netns;
 mod socket;
 
 use std::time::Duration;
@@ -67,6 +90,7 @@ use netlink_packet_core::{
 use crate::codec::ctrl::{decode_family_reply, encode_get_family_request, FamilyReply};
 use crate::codec::{encode_request_into, Frames, IpvsAttr, IpvsCmd, IpvsMessage, RequestHeader};
 use crate::convert;
+pub use netns::NetNs;
 use socket::{NlSocket, Received};
 
 /// The default wait for each reply from the kernel.
@@ -359,6 +383,9 @@ pub struct Client {
     receive_buffer: usize,
     tx: Vec<u8>,
     recording: Option<Vec<WireRecord>>,
+    /// The namespace the client was opened in with [`Client::in_netns`] (its own handle), where
+    /// the connection table is read; `None`: the opening thread's, read from the calling one.
+    netns: Option<NetNs>,
 }
 
 /// A socket and its receive buffer.
@@ -400,7 +427,7 @@ impl Client {
         Self::with_options(ClientOptions::default())
     }
 
-    /// Opens a client with `opts`.
+    /// Opens a client with `opts` in the calling thread's network namespace.
     pub fn with_options(opts: ClientOptions) -> Result<Self> {
         // The kernel sizes a dump's chunks by the largest buffer ever passed to recvmsg on the
         // socket (capped at 32 KiB): the main socket reads with 64 KiB, the verifying one with
@@ -420,9 +447,57 @@ impl Client {
             receive_buffer,
             tx: Vec::with_capacity(4096),
             recording: None,
+            netns: None,
         };
         client.family_id = client.resolve_family()?;
         Ok(client)
+    }
+
+    /// Opens a client with `opts` in the network namespace `ns`, without changing the calling
+    /// thread's namespace: a short-lived thread enters `ns` (`setns(2)`), opens the client
+    /// there (as [`Client::with_options`] does) and ends. The client's sockets stay in `ns` for
+    /// their whole life, from whichever thread they are used. The client keeps its own handle
+    /// on `ns` (see [`Client::netns`]), so [`Client::connections`] and
+    /// [`Client::sync_connections`] read `ns`'s connection table too, and `ns` stays alive as
+    /// long as the client does.
+    ///
+    /// Entering `ns` needs `CAP_SYS_ADMIN` (and IPVS needs `CAP_NET_ADMIN`, as always): without
+    /// it, [`Error::PermissionDenied`]. The errors of opening a client in the caller's
+    /// namespace are the same here.
+    ///
+    /// ```no_run
+    /// use ipvs_core::{Backend, Scheduler, Service, ServiceKey};
+    /// use ipvs_sys_netlink::{Client, ClientOptions, NetNs};
+    ///
+    /// // ip netns exec blue ipvsadm -A -t 10.1.2.3:80 -s wrr
+    /// let blue = NetNs::named("blue")?;
+    /// let mut ipvs = Client::in_netns(&blue, ClientOptions::default())?;
+    /// let vip = ServiceKey::tcp("10.1.2.3".parse().unwrap(), 80);
+    /// ipvs.add_service(&Service::new(vip).with_scheduler(Scheduler::Wrr))?;
+    /// # Ok::<(), ipvs_core::Error>(())
+    /// ```
+    pub fn in_netns(ns: &NetNs, opts: ClientOptions) -> Result<Self> {
+        let handle = ns.try_clone()?;
+        let mut client = ns.run(move || Client::with_options(opts))??;
+        client.netns = Some(handle);
+        Ok(client)
+    }
+
+    /// The namespace the client was opened in with [`Client::in_netns`]; `None` for a client
+    /// opened with [`Client::new`] or [`Client::with_options`] (it belongs to the namespace of
+    /// the thread that opened it).
+    ///
+    /// ```no_run
+    /// use ipvs_sys_netlink::{Client, ClientOptions, NetNs};
+    ///
+    /// let blue = NetNs::named("blue")?;
+    /// let ipvs = Client::in_netns(&blue, ClientOptions::default())?;
+    /// assert_eq!(ipvs.netns().map(NetNs::inode), Some(blue.inode()));
+    /// assert!(Client::new()?.netns().is_none());
+    /// # Ok::<(), ipvs_core::Error>(())
+    /// ```
+    pub fn netns(&self) -> Option<&NetNs> {
+        self.netns.as_ref()
     }
 
     /// The IPVS family id the kernel assigned (it changes when `ip_vs` is reloaded).
@@ -506,30 +581,58 @@ impl Client {
         Ok(out)
     }
 
-    /// The connection table (connections and persistence templates) of the calling thread's
-    /// network namespace, parsed from `/proc/thread-self/net/ip_vs_conn` by
-    /// [`ipvs_core::ipvsadm::conn::parse_conn`]. The netlink interface has no command for it.
+    /// The connection table (connections and persistence templates), parsed from
+    /// `/proc/thread-self/net/ip_vs_conn` by [`ipvs_core::ipvsadm::conn::parse_conn`]. The
+    /// netlink interface has no command for it.
     ///
-    /// `/proc/net` follows the process's *main* thread's namespace; `/proc/thread-self/net`
-    /// follows the calling thread's, which is the client's when the client is used from the
-    /// thread that opened it (or from any thread in the same namespace). Kernels before 3.17
-    /// have no `thread-self`; there `/proc/self/net` is read.
+    /// Which namespace's table: for a client opened with [`Client::in_netns`], that
+    /// namespace's (the file is read on a short-lived thread that enters it). Otherwise the
+    /// calling thread's: `/proc/net` follows the process's *main* thread's namespace,
+    /// `/proc/thread-self/net` the calling thread's, which is the client's when the client is
+    /// used from the thread that opened it (or from any thread in the same namespace). Kernels
+    /// before 3.17 have no `thread-self`; there `/proc/self/net` is read.
+    ///
+    /// ```no_run
+    /// use ipvs_sys_netlink::{Client, ClientOptions, NetNs};
+    ///
+    /// let ipvs = Client::in_netns(&NetNs::named("blue")?, ClientOptions::default())?;
+    /// for c in ipvs.connections()? {
+    ///     println!("{c:?}");
+    /// }
+    /// # Ok::<(), ipvs_core::Error>(())
+    /// ```
     pub fn connections(&self) -> Result<Vec<Connection>> {
         let text = self.connections_text()?;
         parse_conn(&text).map_err(|e| Error::Decode(format!("ip_vs_conn {e}")))
     }
 
-    /// The raw text behind [`Client::connections`].
+    /// The raw text behind [`Client::connections`], from the same namespace.
+    ///
+    /// ```no_run
+    /// use ipvs_sys_netlink::Client;
+    ///
+    /// print!("{}", Client::new()?.connections_text()?); // as `cat /proc/net/ip_vs_conn`
+    /// # Ok::<(), ipvs_core::Error>(())
+    /// ```
     pub fn connections_text(&self) -> Result<String> {
-        read_proc_net("ip_vs_conn")
+        self.read_proc_net("ip_vs_conn")
     }
 
     /// The connection table with each entry's origin (made here or received from a sync
     /// master), parsed from `/proc/thread-self/net/ip_vs_conn_sync`. Same namespace rules as
     /// [`Client::connections`].
     pub fn sync_connections(&self) -> Result<Vec<SyncConnection>> {
-        let text = read_proc_net("ip_vs_conn_sync")?;
+        let text = self.read_proc_net("ip_vs_conn_sync")?;
         parse_conn_sync(&text).map_err(|e| Error::Decode(format!("ip_vs_conn_sync {e}")))
+    }
+
+    /// Reads `/proc/thread-self/net/<name>` of the client's namespace: on a thread that enters
+    /// it for a client opened with [`Client::in_netns`], on the calling thread otherwise.
+    fn read_proc_net(&self, name: &str) -> Result<String> {
+        match &self.netns {
+            Some(ns) => ns.run(|| read_proc_net(name))?,
+            None => read_proc_net(name),
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1019,6 +1122,11 @@ impl Backend for Client {
     /// list: a missing service is [`Error::NotFound`]`(Service)`, as in every backend.
     fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationStatus>> {
         self.service_with_destinations(key).map(|(_, d)| d)
+    }
+
+    /// See [`Client::services_with_destinations`].
+    fn services_with_destinations(&mut self) -> Result<Vec<(ServiceStatus, Vec<DestinationStatus>)>> {
+        Client::services_with_destinations(self)
     }
 
     fn timeouts(&mut self) -> Result<Timeouts> {

@@ -54,14 +54,28 @@
 //! # Ok::<(), ipvs_core::Error>(())
 //! ```
 //!
-//! A client belongs to the network namespace of the thread that opened it: open
-//! one per namespace. It is `Send` (move it between threads) but its methods
-//! take `&mut self`; share it behind a `Mutex`, or open one per thread.
+//! A client belongs to one network namespace for its whole life: that of the
+//! thread that opened it ([`Client::new`]), or the one given to
+//! [`Client::in_netns`] (a [`NetNs`]: an `ip netns` name, a `/proc/<pid>/ns/net`
+//! path or a descriptor), which opens it there without changing the caller's
+//! namespace. Open one per namespace. It is `Send` (move it between threads) but
+//! its methods take `&mut self`; share it behind a `Mutex`, or open one per
+//! thread.
+//!
+//! ```no_run
+//! use ipvs_core::Backend;
+//! use ipvs_sys_netlink::{Client, ClientOptions, NetNs};
+//!
+//! // ip netns exec blue ipvsadm -Ln, without entering blue.
+//! let mut blue = Client::in_netns(&NetNs::named("blue")?, ClientOptions::default())?;
+//! println!("{} services in blue", blue.services()?.len());
+//! # Ok::<(), ipvs_core::Error>(())
+//! ```
 
 pub mod client;
 pub mod codec;
 pub mod convert;
 
-pub use client::{Client, ClientOptions, Direction, NetlinkBackend, WireRecord};
+pub use client::{Client, ClientOptions, Direction, NetNs, NetlinkBackend, WireRecord};
 pub use ipvs_core;
 pub use ipvs_core::Backend;

@@ -1130,3 +1130,70 @@ fn proc_net_ip_vs_skips_services_when_another_namespace_has_some() {
     assert_eq!(netlink, 300);
     assert!(in_proc < 300, "/proc/net/ip_vs listed all {in_proc} services");
 }
+
+/// Another process (Debian's ipvsadm in a shell loop, in the same namespace) adds and removes
+/// 50 services with real servers without pause while the client lists a table of 1000 services
+/// with 4 real servers each: every listing has every one of those 1000 services exactly once,
+/// each with its 4 real servers, and nothing else but the other process's services. (An
+/// unverified dump of such a table skips and repeats entries: services added or removed
+/// between two chunks shift the kernel's resume position.)
+#[test]
+fn listings_are_never_partial_while_another_process_changes_the_table() {
+    let Some((_ns, mut c)) = open() else { return };
+    let stable: Vec<ServiceKey> = (0..1000u16).map(|i| ServiceKey::tcp(ip("10.11.0.1"), 1000 + i)).collect();
+    let ops: Vec<Operation> = stable
+        .iter()
+        .flat_map(|k| {
+            std::iter::once(Operation::AddService(Service::new(*k).with_scheduler(Scheduler::Rr)))
+                .chain((1..=4u8).map(|j| Operation::AddDestination(*k, masq(&format!("192.168.11.{j}:80")))))
+        })
+        .collect();
+    assert!(c.apply_all(&ops, false).iter().all(|r| r.is_ok()));
+
+    let dir = format!("/tmp/churn-{}", std::process::id());
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut add = String::new();
+    let mut del = String::new();
+    for p in 1..=50 {
+        add += &format!("-A -u 10.11.9.9:{p} -s rr\n-a -u 10.11.9.9:{p} -r 192.168.11.9:53 -m\n");
+        del += &format!("-D -u 10.11.9.9:{p}\n");
+    }
+    std::fs::write(format!("{dir}/add"), add).unwrap();
+    std::fs::write(format!("{dir}/del"), del).unwrap();
+    // The child inherits this thread's namespace.
+    let mut churn = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "while :; do ipvsadm -R < {dir}/add; ipvsadm -R < {dir}/del; echo >> {dir}/rounds; done"
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stable_set: std::collections::HashSet<ServiceKey> = stable.iter().copied().collect();
+    let mut with_churn = 0;
+    for read in 0..6 {
+        let table = c.services_with_destinations().unwrap_or_else(|e| panic!("read {read}: {e}"));
+        let mut seen = std::collections::HashSet::new();
+        for (svc, dests) in &table {
+            let key = svc.service.key;
+            assert!(seen.insert(key), "read {read}: {key} listed twice");
+            if stable_set.contains(&key) {
+                assert_eq!(dests.len(), 4, "read {read}: {key} has {} real servers", dests.len());
+            } else {
+                assert_eq!(key.family(), AddressFamily::Inet);
+                assert!(key.to_string().starts_with("-u 10.11.9.9:"), "read {read}: unknown service {key}");
+                with_churn += 1;
+            }
+        }
+        let missing = stable_set.iter().filter(|k| !seen.contains(k)).count();
+        assert_eq!(missing, 0, "read {read}: {missing} of the 1000 services missing");
+    }
+    churn.kill().unwrap();
+    churn.wait().unwrap();
+    let rounds = std::fs::read_to_string(format!("{dir}/rounds")).unwrap_or_default().lines().count();
+    assert!(rounds > 0, "the other process never completed a round of changes");
+    println!(
+        "6 listings whole while another process made {rounds} rounds; {with_churn} of its services seen"
+    );
+}

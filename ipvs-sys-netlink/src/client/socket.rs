@@ -1,8 +1,9 @@
 //! The socket itself: a generic-netlink socket bound to a kernel-assigned port, with the
 //! options the client needs, and a receive that never truncates a datagram.
 //!
-//! This is the only module of the workspace with `unsafe` code: two `setsockopt` calls that
-//! netlink-sys 0.9 does not offer (`SO_RCVTIMEO`, `SO_RCVBUFFORCE`).
+//! Its `unsafe` code is two `setsockopt` calls that netlink-sys 0.9 does not offer
+//! (`SO_RCVTIMEO`, `SO_RCVBUFFORCE`); the only other `unsafe` of the library is in `netns.rs`
+//! (`setns`, `ioctl`).
 
 use std::io;
 use std::mem;
