@@ -75,6 +75,7 @@ mod errno;
 mod netns;
 mod socket;
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use ipvs_core::ipvsadm::conn::{parse_conn, parse_conn_sync, Connection, SyncConnection};
@@ -570,15 +571,47 @@ impl Client {
 
     /// Every service with its real servers: one service dump, then one destination dump per
     /// service, all on this socket (the netlink interface has no combined dump). Not an atomic
-    /// snapshot: a service deleted between the two dumps shows no real servers.
+    /// snapshot: a service deleted between the two dumps shows no real servers. See
+    /// [`Client::for_each_service_with_destinations`] to go through a large table without
+    /// holding all of it.
     pub fn services_with_destinations(&mut self) -> Result<Vec<(ServiceStatus, Vec<DestinationStatus>)>> {
-        let services = self.services()?;
-        let mut out = Vec::with_capacity(services.len());
-        for svc in services {
-            let dests = self.dest_dump(&svc.service.key)?;
+        let mut out = Vec::new();
+        self.for_each_service_with_destinations(|svc, dests| {
             out.push((svc, dests));
-        }
+            ControlFlow::Continue(())
+        })?;
         Ok(out)
+    }
+
+    /// Streams the table: reads the services (one dump), then hands each service with its
+    /// real servers to `f`, reading the real servers of one service at a time, so only the
+    /// service list and one service's real servers are in memory at once, whatever the size of
+    /// the table. `f` returning [`ControlFlow::Break`] stops the walk early.
+    ///
+    /// ```no_run
+    /// use std::ops::ControlFlow;
+    /// use ipvs_sys_netlink::Client;
+    ///
+    /// let mut ipvs = Client::new()?;
+    /// let mut real_servers = 0;
+    /// ipvs.for_each_service_with_destinations(|_svc, dests| {
+    ///     real_servers += dests.len();
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// println!("{real_servers} real servers");
+    /// # Ok::<(), ipvs_core::Error>(())
+    /// ```
+    pub fn for_each_service_with_destinations(
+        &mut self,
+        mut f: impl FnMut(ServiceStatus, Vec<DestinationStatus>) -> ControlFlow<()>,
+    ) -> Result<()> {
+        for svc in self.services()? {
+            let dests = self.dest_dump(&svc.service.key)?;
+            if f(svc, dests).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The connection table (connections and persistence templates), parsed from
@@ -910,7 +943,7 @@ impl Client {
     fn dest_dump(&mut self, key: &ServiceKey) -> Result<Vec<DestinationStatus>> {
         let dump =
             IpvsMessage::new(IpvsCmd::GetDest, vec![IpvsAttr::Service(convert::service_key_attrs(key))]);
-        self.dump(&dump)?.iter().map(|m| convert::dest_status_from_message(m, key.family())).collect()
+        self.dump(&dump)?.into_iter().map(|m| convert::dest_status_from_message(&m, key.family())).collect()
     }
 
     /// Sends validated operations as one window and returns one result per operation, plus the
@@ -1107,8 +1140,8 @@ impl Backend for Client {
     }
 
     fn services(&mut self) -> Result<Vec<ServiceStatus>> {
-        let msgs = self.service_dump()?;
-        msgs.iter().map(convert::service_status_from_message).collect()
+        // Consumed one by one: each message is freed once converted.
+        self.service_dump()?.into_iter().map(|m| convert::service_status_from_message(&m)).collect()
     }
 
     fn service(&mut self, key: &ServiceKey) -> Result<ServiceStatus> {

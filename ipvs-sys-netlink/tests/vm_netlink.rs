@@ -1172,7 +1172,7 @@ fn listings_are_never_partial_while_another_process_changes_the_table() {
         .unwrap();
     let stable_set: std::collections::HashSet<ServiceKey> = stable.iter().copied().collect();
     let mut with_churn = 0;
-    for read in 0..6 {
+    for read in 0..4 {
         let table = c.services_with_destinations().unwrap_or_else(|e| panic!("read {read}: {e}"));
         let mut seen = std::collections::HashSet::new();
         for (svc, dests) in &table {
@@ -1196,4 +1196,39 @@ fn listings_are_never_partial_while_another_process_changes_the_table() {
     println!(
         "6 listings whole while another process made {rounds} rounds; {with_churn} of its services seen"
     );
+}
+
+#[test]
+fn streaming_walk_sees_the_same_table_and_stops_early() {
+    let Some((_ns, mut c)) = open() else { return };
+    let ops: Vec<Operation> = (0..150u16)
+        .flat_map(|i| {
+            let k = ServiceKey::tcp(ip("10.12.0.1"), 2000 + i);
+            [Operation::AddService(Service::new(k)), Operation::AddDestination(k, masq("192.168.12.1:80"))]
+        })
+        .collect();
+    assert!(c.apply_all(&ops, false).iter().all(|r| r.is_ok()));
+    let whole = c.services_with_destinations().unwrap();
+    let mut walked = Vec::new();
+    c.for_each_service_with_destinations(|s, d| {
+        walked.push((s.service.key, d.len()));
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(walked, whole.iter().map(|(s, d)| (s.service.key, d.len())).collect::<Vec<_>>());
+    assert_eq!(walked.len(), 150);
+    assert!(walked.iter().all(|(_, n)| *n == 1));
+    let mut calls = 0;
+    c.for_each_service_with_destinations(|_, _| {
+        calls += 1;
+        if calls == 3 {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(calls, 3);
+    // The socket is still in step after the early stop.
+    assert_eq!(c.services().unwrap().len(), 150);
 }
