@@ -295,46 +295,49 @@ impl RuleSet {
         self.services.iter().find(|(s, _)| s.key == *key)
     }
 
-    fn index(&self, key: &ServiceKey) -> Result<usize, Error> {
-        self.services.iter().position(|(s, _)| s.key == *key).ok_or(Error::NotFound(Object::Service))
-    }
-
     /// Applies one change as the kernel would: the operation is validated first, adding what
     /// exists fails with [`Error::Exists`], changing what does not with [`Error::NotFound`].
     /// Counters, timeouts and daemons are not part of the set, so `-Z`, `--set` and the daemon
     /// commands change nothing. Scheduler and engine names are not checked against a kernel.
     pub fn apply(&mut self, op: &Operation) -> Result<(), Error> {
+        let mut index = ServiceIndex::of(&self.services);
+        self.apply_indexed(op, &mut index)
+    }
+
+    /// [`RuleSet::apply`] with a service index kept across calls (the index must describe
+    /// `self.services`; every change here keeps it so).
+    fn apply_indexed(&mut self, op: &Operation, index: &mut ServiceIndex) -> Result<(), Error> {
         op.validate()?;
         match op {
             Operation::AddService(s) => {
-                if self.index(&s.key).is_ok() {
+                if index.0.contains_key(&s.key) {
                     return Err(Error::Exists(Object::Service));
                 }
                 let mut s = s.clone();
                 s.flags = s.flags_to_write();
+                index.0.insert(s.key, self.services.len());
                 self.services.push((s, Vec::new()));
             }
             Operation::EditService(s) => {
-                let i = self.index(&s.key)?;
+                let i = index.find(&s.key)?;
                 let mut s = s.clone();
                 s.flags = s.flags_to_write();
                 self.services[i].0 = s;
             }
             Operation::DeleteService(k) => {
-                let i = self.index(k)?;
+                let i = index.find(k)?;
                 self.services.remove(i);
+                *index = ServiceIndex::of(&self.services);
             }
             Operation::AddDestination(k, d) => {
-                let i = self.index(k)?;
-                let dests = &mut self.services[i].1;
+                let dests = &mut self.services[index.find(k)?].1;
                 if dests.iter().any(|x| x.key() == d.key()) {
                     return Err(Error::Exists(Object::Destination));
                 }
                 dests.insert(0, d.clone());
             }
             Operation::EditDestination(k, d) => {
-                let i = self.index(k)?;
-                let slot = self.services[i]
+                let slot = self.services[index.find(k)?]
                     .1
                     .iter_mut()
                     .find(|x| x.key() == d.key())
@@ -342,13 +345,15 @@ impl RuleSet {
                 *slot = d.clone();
             }
             Operation::DeleteDestination(k, dk) => {
-                let i = self.index(k)?;
-                let dests = &mut self.services[i].1;
+                let dests = &mut self.services[index.find(k)?].1;
                 let j =
                     dests.iter().position(|x| x.key() == *dk).ok_or(Error::NotFound(Object::Destination))?;
                 dests.remove(j);
             }
-            Operation::Flush => self.services.clear(),
+            Operation::Flush => {
+                self.services.clear();
+                index.0.clear();
+            }
             _ => {}
         }
         Ok(())
@@ -357,9 +362,11 @@ impl RuleSet {
     /// Applies the commands of `lines` in order, stopping at the first change that fails.
     pub fn from_lines(lines: &[RuleLine]) -> Result<RuleSet, RulesError> {
         let mut set = RuleSet::new();
+        let mut index = ServiceIndex::default();
         for l in lines {
             if let Some(op) = l.command.to_operation() {
-                set.apply(&op).map_err(|error| RulesError::Apply { line: l.line, error })?;
+                set.apply_indexed(&op, &mut index)
+                    .map_err(|error| RulesError::Apply { line: l.line, error })?;
             }
         }
         Ok(set)
@@ -408,6 +415,21 @@ impl RuleSet {
     /// The real-server keys of a service, if it exists.
     pub fn dest_keys(&self, key: &ServiceKey) -> Option<Vec<DestinationKey>> {
         self.service(key).map(|(_, d)| d.iter().map(Destination::key).collect())
+    }
+}
+
+/// Where each service of a [`RuleSet`] is in its list, so that a restore of thousands of
+/// services does not search the list for every line.
+#[derive(Debug, Default)]
+struct ServiceIndex(std::collections::HashMap<ServiceKey, usize>);
+
+impl ServiceIndex {
+    fn of(services: &[(Service, Vec<Destination>)]) -> Self {
+        ServiceIndex(services.iter().enumerate().map(|(i, (s, _))| (s.key, i)).collect())
+    }
+
+    fn find(&self, key: &ServiceKey) -> Result<usize, Error> {
+        self.0.get(key).copied().ok_or(Error::NotFound(Object::Service))
     }
 }
 
