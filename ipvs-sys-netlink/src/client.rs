@@ -84,8 +84,8 @@ use ipvs_core::{
     Timeouts,
 };
 use netlink_packet_core::{
-    Emitable, NetlinkPayload, NlasIterator, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED,
-    NLM_F_DUMP, NLM_F_DUMP_INTR,
+    Emitable, NlasIterator, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP,
+    NLM_F_DUMP_INTR,
 };
 
 use crate::codec::ctrl::{decode_family_reply, encode_get_family_request, FamilyReply};
@@ -117,9 +117,19 @@ const MAX_BATCH_BYTES: usize = 64 << 10;
 /// `NLMSG_DEFAULT_SIZE`, about a page, plus its acknowledgement).
 const GET_BUDGET: usize = 8192;
 
-/// The receive length of the verifying socket, hence the size of its dump chunks (the main
-/// socket's are 32 KiB): about 60 services or 55 real servers per chunk instead of 100 or 90.
-const VERIFY_CHUNK: usize = 20 << 10;
+/// The first receive length of the verifying socket, hence the size of its dump chunks: more
+/// than the main socket's page (see [`socket::main_chunk`]), so that its chunks end at other
+/// entries, and still a single 8 KiB slab object for the kernel to allocate and clear. Each
+/// service-dump check grows it by [`VERIFY_CHUNK_STEP`], up to [`VERIFY_CHUNK_MAX`] (see
+/// [`Client::next_verify_chunk`]).
+const VERIFY_CHUNK: usize = 5632;
+
+/// How much the verifying socket's chunks grow from one service-dump check to the next.
+const VERIFY_CHUNK_STEP: usize = 1024;
+
+/// The largest chunk the verifying socket is given before it is replaced by a fresh one (with
+/// the kernel's 320 bytes of overhead, still within an 8 KiB allocation).
+const VERIFY_CHUNK_MAX: usize = 7680;
 
 /// `NLMSGERR_ATTR_MSG`: the extended-ack text.
 const NLMSGERR_ATTR_MSG: u16 = 1;
@@ -160,18 +170,20 @@ pub struct ClientOptions {
     /// dropped; a skipped entry cannot be seen in one read.
     ///
     /// With this option the dump is read again on a second socket whose chunks end at other
-    /// entries (and then alternately on both). For services, the reads go on until every chunk
-    /// boundary of the first read falls inside one chunk of a later read (which then has
-    /// whatever the first read skipped there), or [`dump_attempts`](Self::dump_attempts) reads;
-    /// the reads are merged, and services that the last read lacks are read one by one
-    /// (GET_SERVICE, pipelined): kept if they exist, dropped if not. Real servers cannot be
-    /// read one by one, so their dump is read until two reads have the same entries, or
-    /// [`Error::Interrupted`] after `dump_attempts` reads (only changes to that same service
-    /// shift it).
+    /// entries. For services, the reads (on that socket, with another chunk size each time) go
+    /// on until every chunk boundary of the first read falls inside one chunk of a later read
+    /// (which then has whatever the first read skipped there), or
+    /// [`dump_attempts`](Self::dump_attempts) reads; services that the last read lacks but an
+    /// earlier one had are read one by one (GET_SERVICE, pipelined): kept if they exist,
+    /// dropped if not. Real servers cannot be read one by one, so their dump is read
+    /// (alternately on both sockets) until a read comes in one chunk or two reads have the
+    /// same entries, or [`Error::Interrupted`] after `dump_attempts` reads (only changes to
+    /// that same service shift it).
     ///
-    /// A chunk holds up to 32 KiB on the main socket (about 100 services or 90 real servers),
-    /// so small tables are read once. The second socket is opened with the client, in the same
-    /// namespace, and carries nothing else.
+    /// A chunk holds a page on the main socket (about 12 services or 10 real servers), so
+    /// small tables are read once. The second socket is opened with the client, in the same
+    /// namespace, and carries nothing else; its chunks are larger and change size from one
+    /// check to the next, so that its chunk boundaries fall elsewhere.
     pub verify_dumps: bool,
 }
 
@@ -249,12 +261,59 @@ enum Kind {
     Dump,
 }
 
+/// Messages as the kernel sent them: each entry is a generic-netlink payload (the 4-byte genl
+/// header, then the attributes), kept in one buffer and decoded only when read.
+#[derive(Debug, Default, Clone)]
+struct Entries {
+    raw: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Entries {
+    fn push(&mut self, payload: &[u8]) {
+        let start = self.raw.len();
+        self.raw.extend_from_slice(payload);
+        self.spans.push((start, self.raw.len()));
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        self.spans.get(i).and_then(|&(a, b)| self.raw.get(a..b)).unwrap_or_default()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Keeps the entries whose flag is set.
+    fn retain(&mut self, keep: &[bool]) {
+        let mut k = keep.iter();
+        self.spans.retain(|_| *k.next().unwrap_or(&true));
+    }
+
+    /// Each entry decoded by `f`.
+    fn decode<T>(&self, f: impl Fn(&[u8]) -> Result<T>) -> Result<Vec<T>> {
+        self.iter().map(f).collect()
+    }
+
+    /// The one entry of a GET reply, or a decode error naming the request.
+    fn single(&self, what: &str) -> Result<&[u8]> {
+        if self.len() != 1 {
+            return Err(Error::Decode(format!("{what}: expected one reply message, got {}", self.len())));
+        }
+        Ok(self.get(0))
+    }
+}
+
 /// One outstanding request and what came back for it.
 #[derive(Debug)]
 struct Slot {
     cmd: IpvsCmd,
     kind: Kind,
-    msgs: Vec<IpvsMessage>,
+    entries: Entries,
     /// The chunk (datagram with data, counted from 0) each message came in.
     chunk_of: Vec<u32>,
     /// How many datagrams carried data for this request: for a dump, how many times the
@@ -262,7 +321,6 @@ struct Slot {
     chunks: u32,
     interrupted: bool,
     busy: bool,
-    decode_error: Option<Error>,
     result: Option<Result<()>>,
 }
 
@@ -271,34 +329,30 @@ impl Slot {
         Slot {
             cmd,
             kind,
-            msgs: Vec::new(),
+            entries: Entries::default(),
             chunk_of: Vec::new(),
             chunks: 0,
             interrupted: false,
             busy: false,
-            decode_error: None,
             result: None,
         }
     }
 
     fn finish(&mut self, r: Result<()>) {
-        self.result = Some(match (r, self.decode_error.take()) {
-            (Ok(()), Some(e)) => Err(e),
-            (r, _) => r,
-        });
+        self.result = Some(r);
     }
 
     fn into_reply(self) -> Result<Reply> {
         match self.result {
-            Some(Ok(())) => Ok(Reply { msgs: self.msgs, chunk_of: self.chunk_of, chunks: self.chunks }),
+            Some(Ok(())) => Ok(Reply { entries: self.entries, chunk_of: self.chunk_of, chunks: self.chunks }),
             Some(Err(e)) => Err(e),
             None => Err(Error::Timeout),
         }
     }
 
-    fn into_result(self) -> Result<Vec<IpvsMessage>> {
+    fn into_result(self) -> Result<Entries> {
         match self.result {
-            Some(Ok(())) => Ok(self.msgs),
+            Some(Ok(())) => Ok(self.entries),
             Some(Err(e)) => Err(e),
             None => Err(Error::Timeout),
         }
@@ -308,7 +362,7 @@ impl Slot {
 /// What a GET or a dump brought back.
 #[derive(Debug, Default)]
 struct Reply {
-    msgs: Vec<IpvsMessage>,
+    entries: Entries,
     /// The chunk each message came in.
     chunk_of: Vec<u32>,
     /// How many chunks carried messages.
@@ -319,27 +373,26 @@ impl Reply {
     /// Drops the entries a dump sent twice, keeping the first.
     fn dedupe(&mut self) {
         let mut seen = std::collections::HashSet::new();
-        let keep: Vec<bool> = self.msgs.iter().map(|m| seen.insert(dump_identity(m))).collect();
-        let mut k = keep.iter();
-        self.msgs.retain(|_| *k.next().unwrap_or(&true));
+        let keep: Vec<bool> = self.entries.iter().map(|m| seen.insert(dump_identity(m))).collect();
+        self.entries.retain(&keep);
         let mut k = keep.iter();
         self.chunk_of.retain(|_| *k.next().unwrap_or(&true));
     }
 
     /// The chunk boundaries: (last entry of a chunk, first entry of the next), by identity.
-    fn boundaries(&self) -> Vec<(String, String)> {
+    fn boundaries(&self) -> Vec<(Identity, Identity)> {
         let mut out = Vec::new();
-        for i in 1..self.msgs.len() {
+        for i in 1..self.entries.len() {
             if self.chunk_of.get(i) != self.chunk_of.get(i - 1) {
-                out.push((dump_identity(&self.msgs[i - 1]), dump_identity(&self.msgs[i])));
+                out.push((dump_identity(self.entries.get(i - 1)), dump_identity(self.entries.get(i))));
             }
         }
         out
     }
 
     /// Where each entry is: identity → (index, chunk).
-    fn positions(&self) -> std::collections::HashMap<String, (usize, u32)> {
-        self.msgs
+    fn positions(&self) -> std::collections::HashMap<Identity, (usize, u32)> {
+        self.entries
             .iter()
             .zip(&self.chunk_of)
             .enumerate()
@@ -349,7 +402,11 @@ impl Reply {
 }
 
 /// Whether `a` comes before `b` in one chunk, given a reply's [`Reply::positions`].
-fn same_chunk(positions: &std::collections::HashMap<String, (usize, u32)>, a: &str, b: &str) -> bool {
+fn same_chunk(
+    positions: &std::collections::HashMap<Identity, (usize, u32)>,
+    a: &Identity,
+    b: &Identity,
+) -> bool {
     match (positions.get(a), positions.get(b)) {
         (Some((i, ci)), Some((j, cj))) => i < j && ci == cj,
         _ => false,
@@ -431,9 +488,9 @@ impl Client {
     /// Opens a client with `opts` in the calling thread's network namespace.
     pub fn with_options(opts: ClientOptions) -> Result<Self> {
         // The kernel sizes a dump's chunks by the largest buffer ever passed to recvmsg on the
-        // socket (capped at 32 KiB): the main socket reads with 64 KiB, the verifying one with
-        // VERIFY_CHUNK, so their chunks end at different entries.
-        let (main, receive_buffer) = Channel::open(&opts, 64 << 10)?;
+        // socket (at least a page, at most 32 KiB): the main socket reads with a page, the
+        // verifying one with VERIFY_CHUNK and more, so their chunks end at different entries.
+        let (main, receive_buffer) = Channel::open(&opts, socket::main_chunk())?;
         let verify = if opts.verify_dumps { Some(Channel::open(&opts, VERIFY_CHUNK)?.0) } else { None };
         let window = opts.max_in_flight.unwrap_or((receive_buffer / ACK_BUDGET).clamp(1, MAX_WINDOW)).max(1);
         let get_window = (receive_buffer / GET_BUDGET).clamp(1, MAX_WINDOW);
@@ -559,13 +616,11 @@ impl Client {
         let get = IpvsMessage::new(IpvsCmd::GetService, id.clone());
         let dump = IpvsMessage::new(IpvsCmd::GetDest, id);
         let mut replies = self.read(On::Main, &[(&get, Kind::Get), (&dump, Kind::Dump)])?.into_iter();
-        let svc = single(replies.next().unwrap_or_default().msgs, "GET_SERVICE")?;
-        let svc = convert::service_status_from_message(&svc)?;
+        let svc = convert::service_status_from_genl(
+            replies.next().unwrap_or_default().entries.single("GET_SERVICE")?,
+        )?;
         let dests = self.settle(&dump, replies.next().unwrap_or_default())?;
-        let dests = dests
-            .iter()
-            .map(|m| convert::dest_status_from_message(m, key.family()))
-            .collect::<Result<Vec<_>>>()?;
+        let dests = dests.decode(|m| convert::dest_status_from_genl(m, key.family()))?;
         Ok((svc, dests))
     }
 
@@ -808,7 +863,8 @@ impl Client {
             // The 6.1 dumps resume by position (see ClientOptions::verify_dumps): an entry sent
             // twice is such a shift, and harmless; keep the first copy.
             for (reply, kind) in replies.iter_mut().zip(&kinds) {
-                if *kind == Kind::Dump {
+                // One chunk was produced in one go and cannot repeat an entry.
+                if *kind == Kind::Dump && reply.chunks > 1 {
                     reply.dedupe();
                 }
             }
@@ -820,24 +876,43 @@ impl Client {
     /// Makes sure a dump that came in more than one chunk (`first`, read on the main socket)
     /// is whole, for dumps whose entries cannot be read one by one (real servers): it is read
     /// again, alternating the verifying and the main socket (their chunks end at different
-    /// entries), until two reads have the same entries. A single-chunk dump was produced in one
-    /// go under the IPVS mutex and is whole.
-    fn settle(&mut self, req: &IpvsMessage, first: Reply) -> Result<Vec<IpvsMessage>> {
+    /// entries), until a read comes in one chunk (produced in one go under the IPVS mutex, so
+    /// whole) or two reads have
+    /// the same entries.
+    fn settle(&mut self, req: &IpvsMessage, first: Reply) -> Result<Entries> {
         if first.chunks <= 1 || self.verify.is_none() {
-            return Ok(first.msgs);
+            return Ok(first.entries);
         }
         let attempts = self.opts.dump_attempts.max(2);
-        let mut current = first.msgs;
+        let mut current = first.entries;
         let mut on = On::Verify;
         for _ in 1..attempts {
             let again = self.read(on, &[(req, Kind::Dump)])?.pop().unwrap_or_default();
-            if identities(&again.msgs) == identities(&current) {
-                return Ok(again.msgs);
+            // One chunk was produced in one go; two reads that agree were not shifted.
+            if again.chunks <= 1 || identities(&again.entries) == identities(&current) {
+                return Ok(again.entries);
             }
-            current = again.msgs;
+            current = again.entries;
             on = if on == On::Verify { On::Main } else { On::Verify };
         }
         Err(Error::Interrupted { attempts })
+    }
+
+    /// Gives the verifying socket chunks of another size than in its last read (and than the
+    /// main socket's), so that its next dump ends its chunks at other entries. The kernel sizes
+    /// a socket's dump chunks by the largest buffer ever passed to `recvmsg` on it, so the size
+    /// can only grow: from [`VERIFY_CHUNK`] in steps of [`VERIFY_CHUNK_STEP`] up to
+    /// [`VERIFY_CHUNK_MAX`], then the socket is replaced by a fresh one. Called after each
+    /// service-dump check.
+    fn next_verify_chunk(&mut self) -> Result<()> {
+        let Some(v) = self.verify.as_mut() else { return Ok(()) };
+        let next = v.rx.len() + VERIFY_CHUNK_STEP;
+        if next <= VERIFY_CHUNK_MAX {
+            v.rx.resize(next, 0);
+        } else {
+            *v = Channel::open(&self.opts, VERIFY_CHUNK)?.0;
+        }
+        Ok(())
     }
 
     /// The service dump, whole: see [`ClientOptions::verify_dumps`].
@@ -845,37 +920,42 @@ impl Client {
     /// A service the kernel skipped at a chunk boundary of the first read lies between the two
     /// entries around that boundary. A later read that has both of them in one chunk (produced
     /// in one go under the IPVS mutex) has every service that lies between them. So the dump is
-    /// read again, alternating the verifying socket (whose chunks end at other entries) and
-    /// the main one, until every boundary of the first read is covered that way (up to
-    /// [`ClientOptions::dump_attempts`] reads in all), and the reads are merged. Services that
-    /// the last read lacks are then read one by one (GET_SERVICE, pipelined): kept if they
-    /// exist, dropped if not.
-    fn service_dump(&mut self) -> Result<Vec<IpvsMessage>> {
+    /// read again on the verifying socket, with other chunk sizes each time (see
+    /// [`Client::next_verify_chunk`]), until every boundary of the first read is covered that
+    /// way (up to [`ClientOptions::dump_attempts`] reads in all). Services that the last read
+    /// lacks but an earlier one had are then read one by one (GET_SERVICE, pipelined): kept if
+    /// they exist, dropped if not. Only the last read is decoded in full.
+    fn service_dump(&mut self) -> Result<Vec<ServiceStatus>> {
         let req = IpvsMessage::new(IpvsCmd::GetService, vec![]);
         let first = self.read(On::Main, &[(&req, Kind::Dump)])?.pop().unwrap_or_default();
         if first.chunks <= 1 || self.verify.is_none() {
-            return Ok(first.msgs);
+            return first.entries.decode(convert::service_status_from_genl);
         }
         let mut uncovered = first.boundaries();
-        let mut extra: Vec<IpvsMessage> = Vec::new(); // seen in an earlier read only, so far
+        let mut extra: Vec<Vec<u8>> = Vec::new(); // seen in an earlier read only, so far
         let mut last = first;
-        let mut on = On::Verify;
         let attempts = self.opts.dump_attempts.max(2);
         for _ in 1..attempts {
-            let again = self.read(on, &[(&req, Kind::Dump)])?.pop().unwrap_or_default();
+            let again = self.read(On::Verify, &[(&req, Kind::Dump)])?.pop().unwrap_or_default();
+            self.next_verify_chunk()?;
             let positions = again.positions();
             uncovered.retain(|(a, b)| !same_chunk(&positions, a, b));
             // Keep what earlier reads had and this one lacks, to be checked at the end.
             extra.retain(|m| !positions.contains_key(&dump_identity(m)));
-            extra.extend(last.msgs.iter().filter(|m| !positions.contains_key(&dump_identity(m))).cloned());
+            extra.extend(
+                last.entries
+                    .iter()
+                    .filter(|m| !positions.contains_key(&dump_identity(m)))
+                    .map(<[u8]>::to_vec),
+            );
             last = again;
             if uncovered.is_empty() {
                 break;
             }
-            on = if on == On::Verify { On::Main } else { On::Verify };
         }
+        let mut out = last.entries.decode(convert::service_status_from_genl)?;
         if extra.is_empty() {
-            return Ok(last.msgs);
+            return Ok(out);
         }
         // Services an earlier read had and the last one lacks: skipped by the last read, or
         // deleted meanwhile. Ask for each.
@@ -883,12 +963,14 @@ impl Client {
         extra.retain(|m| ids.insert(dump_identity(m)));
         let gets: Vec<IpvsMessage> = extra
             .iter()
-            .filter_map(|m| m.service().and_then(|s| convert::service_key_from_attrs(s).ok()))
-            .map(|k| {
-                IpvsMessage::new(IpvsCmd::GetService, vec![IpvsAttr::Service(convert::service_key_attrs(&k))])
+            .filter_map(|m| convert::service_status_from_genl(m).ok())
+            .map(|s| {
+                IpvsMessage::new(
+                    IpvsCmd::GetService,
+                    vec![IpvsAttr::Service(convert::service_key_attrs(&s.service.key))],
+                )
             })
             .collect();
-        let mut out = last.msgs;
         for window in gets.chunks(self.get_window) {
             let reqs: Vec<(&IpvsMessage, Kind)> = window.iter().map(|m| (m, Kind::Get)).collect();
             let (slots, transport) = self.exchange(On::Main, &reqs);
@@ -897,7 +979,9 @@ impl Client {
             }
             for slot in slots {
                 match slot.into_result() {
-                    Ok(msgs) => out.push(single(msgs, "GET_SERVICE")?),
+                    Ok(entries) => {
+                        out.push(convert::service_status_from_genl(entries.single("GET_SERVICE")?)?)
+                    }
                     Err(Error::NotFound(ipvs_core::Object::Service)) => {}
                     Err(e) => return Err(e),
                 }
@@ -930,20 +1014,22 @@ impl Client {
     }
 
     /// A dump whose entries cannot be read one by one (real servers, daemons), settled.
-    fn dump(&mut self, msg: &IpvsMessage) -> Result<Vec<IpvsMessage>> {
+    fn dump(&mut self, msg: &IpvsMessage) -> Result<Entries> {
         let first = self.read(On::Main, &[(msg, Kind::Dump)])?.pop().unwrap_or_default();
         self.settle(msg, first)
     }
 
+    /// A GET request's one reply message, decoded.
     fn get(&mut self, msg: &IpvsMessage) -> Result<IpvsMessage> {
         let name = errno::describe(msg.cmd);
-        single(self.read(On::Main, &[(msg, Kind::Get)])?.pop().unwrap_or_default().msgs, name)
+        let reply = self.read(On::Main, &[(msg, Kind::Get)])?.pop().unwrap_or_default();
+        convert::message_from_genl(reply.entries.single(name)?)
     }
 
     fn dest_dump(&mut self, key: &ServiceKey) -> Result<Vec<DestinationStatus>> {
         let dump =
             IpvsMessage::new(IpvsCmd::GetDest, vec![IpvsAttr::Service(convert::service_key_attrs(key))]);
-        self.dump(&dump)?.into_iter().map(|m| convert::dest_status_from_message(&m, key.family())).collect()
+        self.dump(&dump)?.decode(|m| convert::dest_status_from_genl(m, key.family()))
     }
 
     /// Sends validated operations as one window and returns one result per operation, plus the
@@ -975,14 +1061,6 @@ fn record(recording: &mut Option<Vec<WireRecord>>, direction: Direction, bytes: 
     if let Some(r) = recording.as_mut() {
         r.push(WireRecord { direction, bytes: bytes.to_vec() });
     }
-}
-
-/// Exactly one reply message, or a decode error naming the request.
-fn single(mut msgs: Vec<IpvsMessage>, what: &str) -> Result<IpvsMessage> {
-    if msgs.len() != 1 {
-        return Err(Error::Decode(format!("{what}: expected one reply message, got {}", msgs.len())));
-    }
-    msgs.pop().ok_or_else(|| Error::Decode(format!("{what}: no reply")))
 }
 
 fn fail_all(mut slots: Vec<Slot>, e: Error) -> (Vec<Slot>, Option<Error>) {
@@ -1082,22 +1160,14 @@ fn dispatch(
                 slot.finish(r);
                 *open -= 1;
             }
-            t if t == family_id => match frame.decode() {
-                Ok(msg) => {
-                    if let NetlinkPayload::InnerMessage(genl) = msg.payload {
-                        slot.msgs.push(genl.payload);
-                        slot.chunk_of.push(slot.chunks);
-                        if !with_data.contains(&idx) {
-                            with_data.push(idx);
-                        }
-                    }
+            t if t == family_id => {
+                // Kept as bytes; decoded when read (see Entries).
+                slot.entries.push(frame.payload());
+                slot.chunk_of.push(slot.chunks);
+                if !with_data.contains(&idx) {
+                    with_data.push(idx);
                 }
-                Err(e) => {
-                    if slot.decode_error.is_none() {
-                        slot.decode_error = Some(Error::Decode(e.to_string()));
-                    }
-                }
-            },
+            }
             // NLMSG_NOOP, NLMSG_OVERRUN, other families: nothing to do.
             _ => {}
         }
@@ -1110,27 +1180,64 @@ fn dispatch(
     Ok(())
 }
 
-/// What identifies a dump entry: the service key, the real server's family, address and port,
-/// or the daemon's whole nest. Entries are compared by identity only, so that changing counters
-/// do not make two reads of the same table differ.
-fn dump_identity(m: &IpvsMessage) -> String {
-    if let Some(s) = m.service() {
-        format!("{:?}", convert::service_key_from_attrs(s))
-    } else if let Some(d) = m.dest() {
-        // ADDR_FAMILY is compared raw, so the fallback family does not matter here.
-        let af = d.iter().find_map(|a| match a {
-            crate::codec::DestAttr::AddressFamily(af) => Some(*af),
-            _ => None,
-        });
-        format!("{af:?} {:?}", convert::dest_key_from_attrs(d, ipvs_core::AddressFamily::Inet6))
-    } else {
-        format!("{:?}", m.nlas)
+/// What identifies a dump entry, read from the kernel's bytes: the service's identifying
+/// attributes, or the real server's family, address and port, or the whole entry (daemons).
+/// Entries are compared by identity only, so that changing counters do not make two reads of
+/// the same table differ.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Identity {
+    Service { af: u16, protocol: u16, addr: [u8; 16], port: u16, fwmark: u32 },
+    Dest { af: u16, addr: [u8; 16], port: u16 },
+    Other(Vec<u8>),
+}
+
+fn dump_identity(payload: &[u8]) -> Identity {
+    use crate::codec::consts::*;
+    fn value<const N: usize>(v: &[u8]) -> [u8; N] {
+        let mut out = [0; N];
+        let n = v.len().min(N);
+        out[..n].copy_from_slice(&v[..n]);
+        out
     }
+    let attrs = payload.get(crate::codec::GENL_HDRLEN..).unwrap_or_default();
+    for nla in NlasIterator::new(attrs).flatten() {
+        let nest = nla.value();
+        match nla.kind() {
+            IPVS_CMD_ATTR_SERVICE => {
+                let (mut af, mut protocol, mut addr, mut port, mut fwmark) = (0, 0, [0; 16], 0, 0);
+                for a in NlasIterator::new(nest).flatten() {
+                    match a.kind() {
+                        IPVS_SVC_ATTR_AF => af = u16::from_ne_bytes(value(a.value())),
+                        IPVS_SVC_ATTR_PROTOCOL => protocol = u16::from_ne_bytes(value(a.value())),
+                        IPVS_SVC_ATTR_ADDR => addr = value(a.value()),
+                        IPVS_SVC_ATTR_PORT => port = u16::from_ne_bytes(value(a.value())),
+                        IPVS_SVC_ATTR_FWMARK => fwmark = u32::from_ne_bytes(value(a.value())),
+                        _ => {}
+                    }
+                }
+                return Identity::Service { af, protocol, addr, port, fwmark };
+            }
+            IPVS_CMD_ATTR_DEST => {
+                let (mut af, mut addr, mut port) = (0, [0; 16], 0);
+                for a in NlasIterator::new(nest).flatten() {
+                    match a.kind() {
+                        IPVS_DEST_ATTR_ADDR_FAMILY => af = u16::from_ne_bytes(value(a.value())),
+                        IPVS_DEST_ATTR_ADDR => addr = value(a.value()),
+                        IPVS_DEST_ATTR_PORT => port = u16::from_ne_bytes(value(a.value())),
+                        _ => {}
+                    }
+                }
+                return Identity::Dest { af, addr, port };
+            }
+            _ => {}
+        }
+    }
+    Identity::Other(payload.to_vec())
 }
 
 /// The identities of a dump's entries, as a set.
-fn identities(msgs: &[IpvsMessage]) -> std::collections::HashSet<String> {
-    msgs.iter().map(dump_identity).collect()
+fn identities(entries: &Entries) -> std::collections::HashSet<Identity> {
+    entries.iter().map(dump_identity).collect()
 }
 
 impl Backend for Client {
@@ -1140,8 +1247,7 @@ impl Backend for Client {
     }
 
     fn services(&mut self) -> Result<Vec<ServiceStatus>> {
-        // Consumed one by one: each message is freed once converted.
-        self.service_dump()?.into_iter().map(|m| convert::service_status_from_message(&m)).collect()
+        self.service_dump()
     }
 
     fn service(&mut self, key: &ServiceKey) -> Result<ServiceStatus> {
@@ -1168,14 +1274,12 @@ impl Backend for Client {
     }
 
     fn daemons(&mut self) -> Result<Vec<SyncDaemon>> {
-        let msgs = self.dump(&IpvsMessage::new(IpvsCmd::GetDaemon, vec![]))?;
-        msgs.iter()
-            .map(|m| {
-                convert::daemon_from_attrs(
-                    m.daemon().ok_or_else(|| Error::Decode("IPVS_CMD_ATTR_DAEMON missing".into()))?,
-                )
-            })
-            .collect()
+        self.dump(&IpvsMessage::new(IpvsCmd::GetDaemon, vec![]))?.decode(|payload| {
+            let m = convert::message_from_genl(payload)?;
+            convert::daemon_from_attrs(
+                m.daemon().ok_or_else(|| Error::Decode("IPVS_CMD_ATTR_DAEMON missing".into()))?,
+            )
+        })
     }
 
     fn apply(&mut self, op: &Operation) -> Result<()> {
@@ -1319,7 +1423,7 @@ mod tests {
                     h.port_number = 1;
                     h
                 },
-                NetlinkPayload::InnerMessage({
+                netlink_packet_core::NetlinkPayload::InnerMessage({
                     let mut g = netlink_packet_generic::GenlMessage::from_payload(msg);
                     g.set_resolved_family_id(0x23);
                     g
@@ -1341,17 +1445,29 @@ mod tests {
         dispatch(&second, 0x23, 1, 5, &mut slots, &mut open).unwrap();
         assert_eq!((slots[0].chunks, open), (2, 0));
         assert_eq!(slots[0].chunk_of, [0, 0, 1]);
-        let all = slots[0].msgs.clone();
-        let mut reply = Reply { msgs: all.clone(), chunk_of: slots[0].chunk_of.clone(), chunks: 2 };
+        let all: Vec<Vec<u8>> = slots[0].entries.iter().map(<[u8]>::to_vec).collect();
+        let ports = |e: &Entries| -> Vec<u16> {
+            e.iter()
+                .map(|m| {
+                    let m = convert::message_from_genl(m).unwrap();
+                    convert::service_key_from_attrs(m.service().unwrap()).unwrap().port()
+                })
+                .collect()
+        };
+        assert_eq!(ports(&slots[0].entries), [80, 81, 81]);
+        let mut reply =
+            Reply { entries: slots[0].entries.clone(), chunk_of: slots[0].chunk_of.clone(), chunks: 2 };
         let b = reply.boundaries();
-        assert_eq!(b.len(), 1);
+        assert_eq!(b, [(dump_identity(&all[1]), dump_identity(&all[2]))]);
+        assert_eq!(dump_identity(&all[1]), dump_identity(&all[2]));
+        assert_ne!(dump_identity(&all[0]), dump_identity(&all[1]));
         reply.dedupe();
-        assert_eq!(reply.msgs, all[..2]);
+        assert_eq!(ports(&reply.entries), [80, 81]);
         assert_eq!(reply.chunk_of, [0, 0]);
         let pos = reply.positions();
         assert!(same_chunk(&pos, &dump_identity(&all[0]), &dump_identity(&all[1])));
         assert!(!same_chunk(&pos, &dump_identity(&all[1]), &dump_identity(&all[0])));
-        assert_eq!(identities(&reply.msgs).len(), 2);
+        assert_eq!(identities(&reply.entries).len(), 2);
     }
 
     #[test]

@@ -38,9 +38,16 @@ use ipvs_core::{
     SyncDaemon, SyncRole, Timeouts, Tunnel, TunnelFlags, TunnelType,
 };
 
-use crate::codec::consts::{IP_VS_STATE_BACKUP, IP_VS_STATE_MASTER};
+use netlink_packet_core::{NlasIterator, Parseable, ParseableParametrized};
+use netlink_packet_generic::GenlHeader;
+
+use crate::codec::consts::{
+    IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE, IPVS_DEST_ATTR_STATS, IPVS_DEST_ATTR_STATS64,
+    IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64, IP_VS_STATE_BACKUP, IP_VS_STATE_MASTER,
+};
 use crate::codec::{
     DaemonAttr, DestAttr, InetAddr, IpvsAttr, IpvsCmd, IpvsMessage, RawNetmask, ServiceAttr, StatsAttr,
+    StatsLayout, GENL_HDRLEN,
 };
 
 fn decode(msg: impl Into<String>) -> Error {
@@ -255,21 +262,38 @@ fn role_from_raw(raw: u32) -> Result<SyncRole> {
 pub fn stats_from_attrs(attrs: &[StatsAttr]) -> Stats {
     let mut s = Stats::default();
     for a in attrs {
-        match *a {
-            StatsAttr::Conns(v) => s.conns = v,
-            StatsAttr::InPkts(v) => s.in_packets = v,
-            StatsAttr::OutPkts(v) => s.out_packets = v,
-            StatsAttr::InBytes(v) => s.in_bytes = v,
-            StatsAttr::OutBytes(v) => s.out_bytes = v,
-            StatsAttr::Cps(v) => s.cps = v,
-            StatsAttr::InPps(v) => s.in_pps = v,
-            StatsAttr::OutPps(v) => s.out_pps = v,
-            StatsAttr::InBps(v) => s.in_bps = v,
-            StatsAttr::OutBps(v) => s.out_bps = v,
-            _ => {}
-        }
+        fold_stat(&mut s, a);
     }
     s
+}
+
+/// Sets the field of `s` that `a` carries.
+fn fold_stat(s: &mut Stats, a: &StatsAttr) {
+    match *a {
+        StatsAttr::Conns(v) => s.conns = v,
+        StatsAttr::InPkts(v) => s.in_packets = v,
+        StatsAttr::OutPkts(v) => s.out_packets = v,
+        StatsAttr::InBytes(v) => s.in_bytes = v,
+        StatsAttr::OutBytes(v) => s.out_bytes = v,
+        StatsAttr::Cps(v) => s.cps = v,
+        StatsAttr::InPps(v) => s.in_pps = v,
+        StatsAttr::OutPps(v) => s.out_pps = v,
+        StatsAttr::InBps(v) => s.in_bps = v,
+        StatsAttr::OutBps(v) => s.out_bps = v,
+        _ => {}
+    }
+}
+
+/// The contents of a STATS or STATS64 nest, read straight into [`Stats`].
+fn stats_from_nest(value: &[u8], layout: StatsLayout, name: &str) -> Result<Stats> {
+    let mut s = Stats::default();
+    for nla in NlasIterator::new(value) {
+        let a = nla
+            .and_then(|nla| StatsAttr::parse_with_param(&nla, layout))
+            .map_err(|e| decode(format!("{name}: {e}")))?;
+        fold_stat(&mut s, &a);
+    }
+    Ok(s)
 }
 
 /// The statistics attributes in the kernel's order (`ip_vs_genl_fill_stats{,64}`: conns,
@@ -324,9 +348,25 @@ pub fn service_key_from_attrs(attrs: &[ServiceAttr]) -> Result<ServiceKey> {
 /// [`ServiceStatus::stats`], falling back to STATS; missing stats read as zeros (so a request's
 /// nest, which has none, decodes too).
 pub fn service_status_from_attrs(attrs: &[ServiceAttr]) -> Result<ServiceStatus> {
+    let (mut stats32, mut stats64) = (None, None);
+    for a in attrs {
+        match a {
+            ServiceAttr::Stats(s) => stats32 = Some(stats_from_attrs(s)),
+            ServiceAttr::Stats64(s) => stats64 = Some(stats_from_attrs(s)),
+            _ => {}
+        }
+    }
+    service_status_from_parts(attrs, stats32, stats64)
+}
+
+/// [`service_status_from_attrs`] with the statistics already read.
+fn service_status_from_parts(
+    attrs: &[ServiceAttr],
+    stats32: Option<Stats>,
+    stats64: Option<Stats>,
+) -> Result<ServiceStatus> {
     let key = service_key_from_attrs(attrs)?;
     let (mut sched, mut flags, mut timeout, mut netmask, mut pe) = (None, None, None, None, None);
-    let (mut stats32, mut stats64) = (None, None);
     for a in attrs {
         match a {
             ServiceAttr::SchedName(s) => sched = Some(s),
@@ -334,8 +374,6 @@ pub fn service_status_from_attrs(attrs: &[ServiceAttr]) -> Result<ServiceStatus>
             ServiceAttr::Timeout(t) => timeout = Some(*t),
             ServiceAttr::Netmask(m) => netmask = Some(*m),
             ServiceAttr::PeName(p) => pe = Some(p),
-            ServiceAttr::Stats(s) => stats32 = Some(stats_from_attrs(s)),
-            ServiceAttr::Stats64(s) => stats64 = Some(stats_from_attrs(s)),
             _ => {}
         }
     }
@@ -410,10 +448,27 @@ pub fn dest_status_from_attrs(
     attrs: &[DestAttr],
     service_family: AddressFamily,
 ) -> Result<DestinationStatus> {
+    let (mut stats32, mut stats64) = (None, None);
+    for a in attrs {
+        match a {
+            DestAttr::Stats(s) => stats32 = Some(stats_from_attrs(s)),
+            DestAttr::Stats64(s) => stats64 = Some(stats_from_attrs(s)),
+            _ => {}
+        }
+    }
+    dest_status_from_parts(attrs, service_family, stats32, stats64)
+}
+
+/// [`dest_status_from_attrs`] with the statistics already read.
+fn dest_status_from_parts(
+    attrs: &[DestAttr],
+    service_family: AddressFamily,
+    stats32: Option<Stats>,
+    stats64: Option<Stats>,
+) -> Result<DestinationStatus> {
     let (addr, port) = dest_addr_from_attrs(attrs, service_family)?;
     let (mut fwd, mut weight) = (None, None);
     let mut st = DestinationStatus::new(Destination::new((addr, port).into()));
-    let (mut stats32, mut stats64) = (None, None);
     let mut tunnel = Tunnel::default();
     for a in attrs {
         match a {
@@ -427,8 +482,6 @@ pub fn dest_status_from_attrs(
             DestAttr::TunType(v) => tunnel.kind = TunnelType::from_raw(*v),
             DestAttr::TunPort(v) => tunnel.port = *v,
             DestAttr::TunFlags(v) => tunnel.flags = TunnelFlags::from_bits_retain(*v),
-            DestAttr::Stats(s) => stats32 = Some(stats_from_attrs(s)),
-            DestAttr::Stats64(s) => stats64 = Some(stats_from_attrs(s)),
             _ => {}
         }
     }
@@ -449,6 +502,76 @@ pub fn dest_status_from_message(
     service_family: AddressFamily,
 ) -> Result<DestinationStatus> {
     dest_status_from_attrs(msg.dest().ok_or_else(|| decode("IPVS_CMD_ATTR_DEST missing"))?, service_family)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies straight from the kernel's bytes
+// ---------------------------------------------------------------------------------------------
+
+/// The value of the top-level attribute `kind` of a generic-netlink payload (the 4-byte genl
+/// header, then the attributes).
+fn genl_nest<'a>(payload: &'a [u8], kind: u16, name: &str) -> Result<&'a [u8]> {
+    let attrs = payload.get(GENL_HDRLEN..).ok_or_else(|| decode("generic netlink header cut short"))?;
+    for nla in NlasIterator::new(attrs) {
+        let nla = nla.map_err(|e| decode(e.to_string()))?;
+        if nla.kind() == kind {
+            return Ok(nla.into_inner().get(4..nla.length() as usize).unwrap_or_default());
+        }
+    }
+    Err(decode(format!("{name} missing")))
+}
+
+/// A GET_SERVICE reply or service dump entry, decoded from the generic-netlink payload
+/// (header and attributes) as the kernel sent it. The same result as
+/// [`service_status_from_message`] on the decoded message, without building it: the
+/// statistics nests are read straight into [`Stats`]. This is the client's read path.
+pub fn service_status_from_genl(payload: &[u8]) -> Result<ServiceStatus> {
+    let nest = genl_nest(payload, IPVS_CMD_ATTR_SERVICE, "IPVS_CMD_ATTR_SERVICE")?;
+    let mut attrs = Vec::with_capacity(12);
+    let (mut stats32, mut stats64) = (None, None);
+    for nla in NlasIterator::new(nest) {
+        let nla = nla.map_err(|e| decode(format!("IPVS_CMD_ATTR_SERVICE: {e}")))?;
+        match nla.kind() {
+            IPVS_SVC_ATTR_STATS => {
+                stats32 = Some(stats_from_nest(nla.value(), StatsLayout::Stats32, "IPVS_SVC_ATTR_STATS")?)
+            }
+            IPVS_SVC_ATTR_STATS64 => {
+                stats64 = Some(stats_from_nest(nla.value(), StatsLayout::Stats64, "IPVS_SVC_ATTR_STATS64")?)
+            }
+            _ => attrs
+                .push(ServiceAttr::parse(&nla).map_err(|e| decode(format!("IPVS_CMD_ATTR_SERVICE: {e}")))?),
+        }
+    }
+    service_status_from_parts(&attrs, stats32, stats64)
+}
+
+/// A destination dump entry, decoded from the generic-netlink payload as the kernel sent it:
+/// the same result as [`dest_status_from_message`] on the decoded message, without building it.
+pub fn dest_status_from_genl(payload: &[u8], service_family: AddressFamily) -> Result<DestinationStatus> {
+    let nest = genl_nest(payload, IPVS_CMD_ATTR_DEST, "IPVS_CMD_ATTR_DEST")?;
+    let mut attrs = Vec::with_capacity(16);
+    let (mut stats32, mut stats64) = (None, None);
+    for nla in NlasIterator::new(nest) {
+        let nla = nla.map_err(|e| decode(format!("IPVS_CMD_ATTR_DEST: {e}")))?;
+        match nla.kind() {
+            IPVS_DEST_ATTR_STATS => {
+                stats32 = Some(stats_from_nest(nla.value(), StatsLayout::Stats32, "IPVS_DEST_ATTR_STATS")?)
+            }
+            IPVS_DEST_ATTR_STATS64 => {
+                stats64 = Some(stats_from_nest(nla.value(), StatsLayout::Stats64, "IPVS_DEST_ATTR_STATS64")?)
+            }
+            _ => attrs.push(DestAttr::parse(&nla).map_err(|e| decode(format!("IPVS_CMD_ATTR_DEST: {e}")))?),
+        }
+    }
+    dest_status_from_parts(&attrs, service_family, stats32, stats64)
+}
+
+/// The whole message of a generic-netlink payload, decoded by the codec.
+pub fn message_from_genl(payload: &[u8]) -> Result<IpvsMessage> {
+    let (header, attrs) =
+        payload.split_at_checked(GENL_HDRLEN).ok_or_else(|| decode("generic netlink header cut short"))?;
+    let header = GenlHeader { cmd: header[0], version: header[1] };
+    IpvsMessage::parse_with_param(attrs, header).map_err(|e| decode(e.to_string()))
 }
 
 /// A sync-daemon nest (GET_DAEMON dump entry, or a NEW_DAEMON request). STATE, MCAST_IFN and

@@ -595,3 +595,49 @@ fn request_wire_facts_seen_by_the_kernel() {
     let fx = load("new_dest_gue_csum");
     assert!(fx.records[0].1.windows(6).any(|w| w == [6, 0, 14, 0, 0x17, 0xc0]));
 }
+
+/// The client reads replies straight from the kernel's bytes (`convert::*_from_genl`) without
+/// building the codec's message. For every service and real-server reply of every fixture, that
+/// path gives exactly what the codec path gives.
+#[test]
+fn the_fast_read_path_decodes_every_reply_as_the_codec_does() {
+    let dir = format!("{}/tests/fixtures/kernel", env!("CARGO_MANIFEST_DIR"));
+    let (mut services, mut dests) = (0, 0);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let Some(stem) = name.strip_suffix(".hex") else { continue };
+        let fx = load(Box::leak(stem.to_owned().into_boxed_str()));
+        for (sent, bytes) in &fx.records {
+            if *sent {
+                continue;
+            }
+            for frame in Frames::new(bytes) {
+                let frame = frame.unwrap();
+                if frame.header.message_type != fx.family_id {
+                    continue;
+                }
+                let msg = payload(&frame);
+                let genl = frame.payload();
+                assert_eq!(convert::message_from_genl(genl).unwrap(), msg, "{name}");
+                if msg.service().is_some() && msg.dest().is_none() {
+                    let want = convert::service_status_from_message(&msg).unwrap();
+                    assert_eq!(convert::service_status_from_genl(genl).unwrap(), want, "{name}");
+                    services += 1;
+                }
+                if msg.dest().is_some() {
+                    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+                        let want = convert::dest_status_from_message(&msg, family).unwrap();
+                        assert_eq!(convert::dest_status_from_genl(genl, family).unwrap(), want, "{name}");
+                    }
+                    dests += 1;
+                }
+            }
+        }
+    }
+    assert!(services >= 7 && dests >= 4, "{services} services, {dests} real servers");
+    // Bytes that are not a reply are errors, not panics.
+    for bad in [&[][..], &[1, 1, 0][..], &[1, 1, 0, 0, 8, 0][..]] {
+        assert!(convert::service_status_from_genl(bad).is_err());
+        assert!(convert::dest_status_from_genl(bad, AddressFamily::Inet).is_err());
+    }
+}

@@ -40,6 +40,18 @@ fn setsockopt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> i
     }
 }
 
+/// The receive length of the main socket: a page (at most 8 KiB, as the kernel's
+/// `NLMSG_GOODSIZE`). The kernel allocates each dump chunk at the largest receive length the
+/// socket has seen, and Debian's kernels zero every allocation (`init_on_alloc`): a 32 KiB
+/// chunk costs 64 KiB of cleared pages, a page-sized one a single slab object. For a
+/// real-server dump of a few entries (two chunks: the entries, then `NLMSG_DONE`) that is most
+/// of the kernel's work.
+pub(crate) fn main_chunk() -> usize {
+    // SAFETY: sysconf takes no pointers and only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page).unwrap_or(4096).clamp(4096, 8192)
+}
+
 impl NlSocket {
     /// Opens and binds a socket in the calling thread's network namespace.
     pub(crate) fn open() -> io::Result<Self> {
@@ -113,30 +125,23 @@ impl NlSocket {
         }
     }
 
-    /// Receives one whole datagram into `buf`, growing `buf` first when the datagram is larger
-    /// (sized with `MSG_PEEK | MSG_TRUNC`), so nothing is ever cut off. With `nonblocking`,
-    /// returns [`Received::WouldBlock`] at once when nothing is queued.
-    pub(crate) fn recv(&self, buf: &mut Vec<u8>, nonblocking: bool) -> io::Result<Received> {
-        let dontwait = if nonblocking { libc::MSG_DONTWAIT } else { 0 };
+    /// Receives one datagram into `buf` in one `recvmsg`. With `nonblocking`, returns
+    /// [`Received::WouldBlock`] at once when nothing is queued.
+    ///
+    /// Nothing is ever cut off silently: the call passes `MSG_TRUNC`, so the kernel reports the
+    /// datagram's real length, and a datagram longer than `buf` is an `EMSGSIZE` error. The
+    /// client's buffers ([`main_chunk`], and 16 to 28 KiB on the verifying socket) hold any
+    /// datagram IPVS sends: a dump chunk is at most the largest of `NLMSG_GOODSIZE` (a page
+    /// minus the kernel's skb overhead, at most 8 KiB) and the largest buffer ever passed to
+    /// `recvmsg` on the socket; other replies are a few hundred bytes.
+    pub(crate) fn recv(&self, buf: &mut [u8], nonblocking: bool) -> io::Result<Received> {
+        let flags = libc::MSG_TRUNC | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
         loop {
-            let peeked = self.sock.recv_from(&mut &mut buf[..], libc::MSG_PEEK | libc::MSG_TRUNC | dontwait);
-            let len = match peeked {
-                Ok((len, _)) => len,
+            match self.sock.recv_from(&mut &mut buf[..], flags) {
+                Ok((len, _)) if len > buf.len() => return Err(io::Error::from_raw_os_error(libc::EMSGSIZE)),
+                Ok((len, addr)) => return Ok(Received::Datagram { len, sender: addr.port_number() }),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Received::WouldBlock),
-                Err(e) => return Err(e),
-            };
-            if len > buf.len() {
-                buf.resize(len.next_multiple_of(4096), 0);
-            }
-            match self.sock.recv_from(&mut &mut buf[..], libc::MSG_DONTWAIT) {
-                Ok((n, addr)) => {
-                    return Ok(Received::Datagram { len: n.min(buf.len()), sender: addr.port_number() })
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // Someone else read it between the peek and here (the socket is not shared,
-                // so this does not happen); wait for the next one.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             }
         }
