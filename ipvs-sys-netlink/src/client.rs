@@ -117,19 +117,20 @@ const MAX_BATCH_BYTES: usize = 64 << 10;
 /// `NLMSG_DEFAULT_SIZE`, about a page, plus its acknowledgement).
 const GET_BUDGET: usize = 8192;
 
-/// The first receive length of the verifying socket, hence the size of its dump chunks: more
-/// than the main socket's page (see [`socket::main_chunk`]), so that its chunks end at other
-/// entries, and still a single 8 KiB slab object for the kernel to allocate and clear. Each
+/// The first receive length of the verifying socket, hence the size of its dump chunks: not the
+/// main socket's (see [`socket::main_chunk`]), so that its chunks end at other entries, and
+/// still a single 8 KiB slab object for the kernel to allocate and clear. Each
 /// service-dump check grows it by [`VERIFY_CHUNK_STEP`], up to [`VERIFY_CHUNK_MAX`] (see
 /// [`Client::next_verify_chunk`]).
-const VERIFY_CHUNK: usize = 5632;
+const VERIFY_CHUNK: usize = 5120;
 
 /// How much the verifying socket's chunks grow from one service-dump check to the next.
 const VERIFY_CHUNK_STEP: usize = 1024;
 
 /// The largest chunk the verifying socket is given before it is replaced by a fresh one (with
-/// the kernel's 320 bytes of overhead, still within an 8 KiB allocation).
-const VERIFY_CHUNK_MAX: usize = 7680;
+/// the kernel's 320 bytes of overhead, still within an 8 KiB allocation, and below the main
+/// socket's).
+const VERIFY_CHUNK_MAX: usize = 7168;
 
 /// `NLMSGERR_ATTR_MSG`: the extended-ack text.
 const NLMSGERR_ATTR_MSG: u16 = 1;
@@ -180,7 +181,7 @@ pub struct ClientOptions {
     /// same entries, or [`Error::Interrupted`] after `dump_attempts` reads (only changes to
     /// that same service shift it).
     ///
-    /// A chunk holds a page on the main socket (about 12 services or 10 real servers), so
+    /// A chunk holds 7.5 KiB on the main socket (about 25 services or 20 real servers), so
     /// small tables are read once. The second socket is opened with the client, in the same
     /// namespace, and carries nothing else; its chunks are larger and change size from one
     /// check to the next, so that its chunk boundaries fall elsewhere.
@@ -488,8 +489,8 @@ impl Client {
     /// Opens a client with `opts` in the calling thread's network namespace.
     pub fn with_options(opts: ClientOptions) -> Result<Self> {
         // The kernel sizes a dump's chunks by the largest buffer ever passed to recvmsg on the
-        // socket (at least a page, at most 32 KiB): the main socket reads with a page, the
-        // verifying one with VERIFY_CHUNK and more, so their chunks end at different entries.
+        // socket (at least a page, at most 32 KiB): the main socket reads with main_chunk(),
+        // the verifying one with VERIFY_CHUNK and more, so their chunks end at different entries.
         let (main, receive_buffer) = Channel::open(&opts, socket::main_chunk())?;
         let verify = if opts.verify_dumps { Some(Channel::open(&opts, VERIFY_CHUNK)?.0) } else { None };
         let window = opts.max_in_flight.unwrap_or((receive_buffer / ACK_BUDGET).clamp(1, MAX_WINDOW)).max(1);
@@ -1200,18 +1201,19 @@ fn dump_identity(payload: &[u8]) -> Identity {
         out
     }
     let attrs = payload.get(crate::codec::GENL_HDRLEN..).unwrap_or_default();
-    for nla in NlasIterator::new(attrs).flatten() {
-        let nest = nla.value();
-        match nla.kind() {
+    let walk =
+        |b| convert::walk_attrs(b).map_while(|a| a.ok()).map(|(k, a)| (k, a.get(4..).unwrap_or_default()));
+    for (kind, nest) in walk(attrs) {
+        match kind {
             IPVS_CMD_ATTR_SERVICE => {
                 let (mut af, mut protocol, mut addr, mut port, mut fwmark) = (0, 0, [0; 16], 0, 0);
-                for a in NlasIterator::new(nest).flatten() {
-                    match a.kind() {
-                        IPVS_SVC_ATTR_AF => af = u16::from_ne_bytes(value(a.value())),
-                        IPVS_SVC_ATTR_PROTOCOL => protocol = u16::from_ne_bytes(value(a.value())),
-                        IPVS_SVC_ATTR_ADDR => addr = value(a.value()),
-                        IPVS_SVC_ATTR_PORT => port = u16::from_ne_bytes(value(a.value())),
-                        IPVS_SVC_ATTR_FWMARK => fwmark = u32::from_ne_bytes(value(a.value())),
+                for (k, v) in walk(nest) {
+                    match k {
+                        IPVS_SVC_ATTR_AF => af = u16::from_ne_bytes(value(v)),
+                        IPVS_SVC_ATTR_PROTOCOL => protocol = u16::from_ne_bytes(value(v)),
+                        IPVS_SVC_ATTR_ADDR => addr = value(v),
+                        IPVS_SVC_ATTR_PORT => port = u16::from_ne_bytes(value(v)),
+                        IPVS_SVC_ATTR_FWMARK => fwmark = u32::from_ne_bytes(value(v)),
                         _ => {}
                     }
                 }
@@ -1219,11 +1221,11 @@ fn dump_identity(payload: &[u8]) -> Identity {
             }
             IPVS_CMD_ATTR_DEST => {
                 let (mut af, mut addr, mut port) = (0, [0; 16], 0);
-                for a in NlasIterator::new(nest).flatten() {
-                    match a.kind() {
-                        IPVS_DEST_ATTR_ADDR_FAMILY => af = u16::from_ne_bytes(value(a.value())),
-                        IPVS_DEST_ATTR_ADDR => addr = value(a.value()),
-                        IPVS_DEST_ATTR_PORT => port = u16::from_ne_bytes(value(a.value())),
+                for (k, v) in walk(nest) {
+                    match k {
+                        IPVS_DEST_ATTR_ADDR_FAMILY => af = u16::from_ne_bytes(value(v)),
+                        IPVS_DEST_ATTR_ADDR => addr = value(v),
+                        IPVS_DEST_ATTR_PORT => port = u16::from_ne_bytes(value(v)),
                         _ => {}
                     }
                 }

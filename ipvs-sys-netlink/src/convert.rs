@@ -38,13 +38,17 @@ use ipvs_core::{
     SyncDaemon, SyncRole, Timeouts, Tunnel, TunnelFlags, TunnelType,
 };
 
-use netlink_packet_core::{NlasIterator, Parseable, ParseableParametrized};
+use netlink_packet_core::{NlaBuffer, Parseable, ParseableParametrized, NLA_TYPE_MASK};
 use netlink_packet_generic::GenlHeader;
 
 use crate::codec::consts::{
     IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE, IPVS_DEST_ATTR_STATS, IPVS_DEST_ATTR_STATS64,
     IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64, IP_VS_STATE_BACKUP, IP_VS_STATE_MASTER,
 };
+
+// The fast read path relies on both nests numbering their statistics alike.
+const _: () =
+    assert!(IPVS_SVC_ATTR_STATS == IPVS_DEST_ATTR_STATS && IPVS_SVC_ATTR_STATS64 == IPVS_DEST_ATTR_STATS64);
 use crate::codec::{
     DaemonAttr, DestAttr, InetAddr, IpvsAttr, IpvsCmd, IpvsMessage, RawNetmask, ServiceAttr, StatsAttr,
     StatsLayout, GENL_HDRLEN,
@@ -287,9 +291,9 @@ fn fold_stat(s: &mut Stats, a: &StatsAttr) {
 /// The contents of a STATS or STATS64 nest, read straight into [`Stats`].
 fn stats_from_nest(value: &[u8], layout: StatsLayout, name: &str) -> Result<Stats> {
     let mut s = Stats::default();
-    for nla in NlasIterator::new(value) {
-        let a = nla
-            .and_then(|nla| StatsAttr::parse_with_param(&nla, layout))
+    for attr in walk_attrs(value) {
+        let (_, attr) = attr.map_err(|e| decode(format!("{name}: {e}")))?;
+        let a = StatsAttr::parse_with_param(&NlaBuffer::new(attr), layout)
             .map_err(|e| decode(format!("{name}: {e}")))?;
         fold_stat(&mut s, &a);
     }
@@ -508,17 +512,65 @@ pub fn dest_status_from_message(
 // Replies straight from the kernel's bytes
 // ---------------------------------------------------------------------------------------------
 
+/// The attributes of `buf` as (type without flag bits, whole attribute with its header), for
+/// the read path: a plain walk over the lengths, stopping with an error at the first attribute
+/// whose length does not fit. (`NlasIterator` checks the same, but re-reads the header on every
+/// access; on the kernel's replies this walk is the hot loop.)
+pub(crate) fn walk_attrs(mut buf: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8])>> {
+    std::iter::from_fn(move || {
+        if buf.is_empty() {
+            return None;
+        }
+        let header = buf.get(..4).and_then(|h| <[u8; 4]>::try_from(h).ok());
+        let Some([l0, l1, k0, k1]) = header else {
+            buf = &[];
+            return Some(Err(decode("attribute header cut short")));
+        };
+        let len = usize::from(u16::from_ne_bytes([l0, l1]));
+        let Some(attr) = buf.get(..len).filter(|_| len >= 4) else {
+            buf = &[];
+            return Some(Err(decode(format!("attribute length {len} does not fit"))));
+        };
+        buf = buf.get(len.next_multiple_of(4)..).unwrap_or_default();
+        Some(Ok((u16::from_ne_bytes([k0, k1]) & NLA_TYPE_MASK, attr)))
+    })
+}
+
 /// The value of the top-level attribute `kind` of a generic-netlink payload (the 4-byte genl
 /// header, then the attributes).
 fn genl_nest<'a>(payload: &'a [u8], kind: u16, name: &str) -> Result<&'a [u8]> {
     let attrs = payload.get(GENL_HDRLEN..).ok_or_else(|| decode("generic netlink header cut short"))?;
-    for nla in NlasIterator::new(attrs) {
-        let nla = nla.map_err(|e| decode(e.to_string()))?;
-        if nla.kind() == kind {
-            return Ok(nla.into_inner().get(4..nla.length() as usize).unwrap_or_default());
+    for attr in walk_attrs(attrs) {
+        let (k, attr) = attr?;
+        if k == kind {
+            return Ok(attr.get(4..).unwrap_or_default());
         }
     }
     Err(decode(format!("{name} missing")))
+}
+
+/// The attributes of the top-level nest `kind` of a generic-netlink payload, each parsed by
+/// `parse`, except its STATS and STATS64 attributes (numbered alike in service and destination
+/// nests), which are read straight into [`Stats`].
+fn nest_with_stats<A>(
+    payload: &[u8],
+    kind: u16,
+    name: &str,
+    parse: impl Fn(&NlaBuffer<&[u8]>) -> Result<A, netlink_packet_core::DecodeError>,
+) -> Result<(Vec<A>, Option<Stats>, Option<Stats>)> {
+    let nest = genl_nest(payload, kind, name)?;
+    let mut attrs = Vec::with_capacity(16);
+    let (mut stats32, mut stats64) = (None, None);
+    for attr in walk_attrs(nest) {
+        let (k, attr) = attr.map_err(|e| decode(format!("{name}: {e}")))?;
+        let value = attr.get(4..).unwrap_or_default();
+        match k {
+            IPVS_SVC_ATTR_STATS => stats32 = Some(stats_from_nest(value, StatsLayout::Stats32, name)?),
+            IPVS_SVC_ATTR_STATS64 => stats64 = Some(stats_from_nest(value, StatsLayout::Stats64, name)?),
+            _ => attrs.push(parse(&NlaBuffer::new(attr)).map_err(|e| decode(format!("{name}: {e}")))?),
+        }
+    }
+    Ok((attrs, stats32, stats64))
 }
 
 /// A GET_SERVICE reply or service dump entry, decoded from the generic-netlink payload
@@ -526,43 +578,18 @@ fn genl_nest<'a>(payload: &'a [u8], kind: u16, name: &str) -> Result<&'a [u8]> {
 /// [`service_status_from_message`] on the decoded message, without building it: the
 /// statistics nests are read straight into [`Stats`]. This is the client's read path.
 pub fn service_status_from_genl(payload: &[u8]) -> Result<ServiceStatus> {
-    let nest = genl_nest(payload, IPVS_CMD_ATTR_SERVICE, "IPVS_CMD_ATTR_SERVICE")?;
-    let mut attrs = Vec::with_capacity(12);
-    let (mut stats32, mut stats64) = (None, None);
-    for nla in NlasIterator::new(nest) {
-        let nla = nla.map_err(|e| decode(format!("IPVS_CMD_ATTR_SERVICE: {e}")))?;
-        match nla.kind() {
-            IPVS_SVC_ATTR_STATS => {
-                stats32 = Some(stats_from_nest(nla.value(), StatsLayout::Stats32, "IPVS_SVC_ATTR_STATS")?)
-            }
-            IPVS_SVC_ATTR_STATS64 => {
-                stats64 = Some(stats_from_nest(nla.value(), StatsLayout::Stats64, "IPVS_SVC_ATTR_STATS64")?)
-            }
-            _ => attrs
-                .push(ServiceAttr::parse(&nla).map_err(|e| decode(format!("IPVS_CMD_ATTR_SERVICE: {e}")))?),
-        }
-    }
+    let (attrs, stats32, stats64) =
+        nest_with_stats(payload, IPVS_CMD_ATTR_SERVICE, "IPVS_CMD_ATTR_SERVICE", |nla| {
+            ServiceAttr::parse(nla)
+        })?;
     service_status_from_parts(&attrs, stats32, stats64)
 }
 
 /// A destination dump entry, decoded from the generic-netlink payload as the kernel sent it:
 /// the same result as [`dest_status_from_message`] on the decoded message, without building it.
 pub fn dest_status_from_genl(payload: &[u8], service_family: AddressFamily) -> Result<DestinationStatus> {
-    let nest = genl_nest(payload, IPVS_CMD_ATTR_DEST, "IPVS_CMD_ATTR_DEST")?;
-    let mut attrs = Vec::with_capacity(16);
-    let (mut stats32, mut stats64) = (None, None);
-    for nla in NlasIterator::new(nest) {
-        let nla = nla.map_err(|e| decode(format!("IPVS_CMD_ATTR_DEST: {e}")))?;
-        match nla.kind() {
-            IPVS_DEST_ATTR_STATS => {
-                stats32 = Some(stats_from_nest(nla.value(), StatsLayout::Stats32, "IPVS_DEST_ATTR_STATS")?)
-            }
-            IPVS_DEST_ATTR_STATS64 => {
-                stats64 = Some(stats_from_nest(nla.value(), StatsLayout::Stats64, "IPVS_DEST_ATTR_STATS64")?)
-            }
-            _ => attrs.push(DestAttr::parse(&nla).map_err(|e| decode(format!("IPVS_CMD_ATTR_DEST: {e}")))?),
-        }
-    }
+    let (attrs, stats32, stats64) =
+        nest_with_stats(payload, IPVS_CMD_ATTR_DEST, "IPVS_CMD_ATTR_DEST", |nla| DestAttr::parse(nla))?;
     dest_status_from_parts(&attrs, service_family, stats32, stats64)
 }
 

@@ -40,16 +40,22 @@ fn setsockopt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> i
     }
 }
 
-/// The receive length of the main socket: a page (at most 8 KiB, as the kernel's
-/// `NLMSG_GOODSIZE`). The kernel allocates each dump chunk at the largest receive length the
-/// socket has seen, and Debian's kernels zero every allocation (`init_on_alloc`): a 32 KiB
-/// chunk costs 64 KiB of cleared pages, a page-sized one a single slab object. For a
-/// real-server dump of a few entries (two chunks: the entries, then `NLMSG_DONE`) that is most
-/// of the kernel's work.
+/// The receive length of the main socket: as much as fits one 8 KiB allocation with the
+/// kernel's `skb_shared_info` (320 bytes on x86-64) on 4 KiB-page systems, 8 KiB elsewhere (at
+/// least the kernel's `NLMSG_GOODSIZE`, so that no reply is larger). The kernel allocates each
+/// dump chunk at the largest receive length the socket has seen, and Debian's kernels zero every
+/// allocation (`init_on_alloc`): a 32 KiB chunk costs 64 KiB of cleared pages, this one a single
+/// 8 KiB slab object. For a real-server dump of a few entries (two chunks: the entries, then
+/// `NLMSG_DONE`) that is most of the kernel's work; for the service dump, larger chunks mean
+/// fewer restarts (the kernel walks the service table from its start for every chunk).
 pub(crate) fn main_chunk() -> usize {
     // SAFETY: sysconf takes no pointers and only reads a system constant.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(page).unwrap_or(4096).clamp(4096, 8192)
+    if page == 4096 {
+        7680
+    } else {
+        8192
+    }
 }
 
 impl NlSocket {
