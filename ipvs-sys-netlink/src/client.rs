@@ -903,16 +903,21 @@ impl Client {
     /// main socket's), so that its next dump ends its chunks at other entries. The kernel sizes
     /// a socket's dump chunks by the largest buffer ever passed to `recvmsg` on it, so the size
     /// can only grow: from [`VERIFY_CHUNK`] in steps of [`VERIFY_CHUNK_STEP`] up to
-    /// [`VERIFY_CHUNK_MAX`], then the socket is replaced by a fresh one. Called after each
-    /// service-dump check.
+    /// [`VERIFY_CHUNK_MAX`], then the socket is replaced by a fresh one (opened in the client's
+    /// namespace). Called after each service-dump check.
     fn next_verify_chunk(&mut self) -> Result<()> {
         let Some(v) = self.verify.as_mut() else { return Ok(()) };
         let next = v.rx.len() + VERIFY_CHUNK_STEP;
         if next <= VERIFY_CHUNK_MAX {
             v.rx.resize(next, 0);
-        } else {
-            *v = Channel::open(&self.opts, VERIFY_CHUNK)?.0;
+            return Ok(());
         }
+        // The fresh socket must be in the client's namespace, not the calling thread's.
+        let opts = &self.opts;
+        *v = match &self.netns {
+            Some(ns) => ns.run(|| Channel::open(opts, VERIFY_CHUNK))??.0,
+            None => Channel::open(opts, VERIFY_CHUNK)?.0,
+        };
         Ok(())
     }
 

@@ -383,3 +383,27 @@ fn run_enters_the_namespace_on_another_thread_only() {
     let clone = ns.try_clone().unwrap();
     assert_eq!(clone.inode(), ns.inode());
 }
+
+/// Large listings are checked on a second socket that is replaced by a fresh one every few
+/// checks (its chunk size can only grow); the fresh one must be opened in the client's
+/// namespace too. A client in a namespace with 400 services lists them six times (more checks
+/// than one verifying socket lasts) while the test thread's own namespace holds 400 others.
+#[test]
+fn large_listings_stay_in_the_client_namespace() {
+    let Some(_ns) = common::kernel() else { return };
+    let a = Named::add("large", "a");
+    let rules: String = (1..=400).map(|p| format!("-A -u 10.7.0.1:{p} -s rr\n")).collect();
+    a.restore(&rules);
+    let mine: String = (1..=400).map(|p| format!("-A -t 10.8.0.1:{p} -s wlc\n")).collect();
+    pipe(&["ipvsadm", "-R"], &mine);
+    let mut c = Client::in_netns(&NetNs::named(&a.name).unwrap(), ClientOptions::default()).unwrap();
+    for read in 0..6 {
+        let services = c.services().unwrap();
+        assert_eq!(services.len(), 400, "read {read}");
+        assert!(
+            services.iter().all(|s| s.service.key.to_string().starts_with("-u 10.7.0.1:")),
+            "read {read}: a service of another namespace"
+        );
+    }
+    assert_eq!(sorted_lines(&client_save(&mut c)), sorted_lines(&a.save()));
+}
