@@ -24,7 +24,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
 use ipvs_core::ipvsadm::cmdline::{self, Command, ListCommand, ListTarget, Parser};
-use ipvs_core::ipvsadm::rules::{self, CommentMode, RuleSet};
+use ipvs_core::ipvsadm::rules::{self, CommentMode, RestoreItem, RuleSet};
 use ipvs_core::ipvsadm::strerror::{self, Call};
 use ipvs_core::ipvsadm::{conn, list, NumericResolver, Resolver};
 use ipvs_core::plan::plan_for;
@@ -238,41 +238,60 @@ impl Ctx {
     /// Runs of consecutive table changes go to the kernel pipelined ([`Backend::apply_all`]:
     /// many requests per `sendmsg`); the kernel carries out each request whatever the earlier
     /// ones did, exactly as ipvsadm's one-by-one restore does, and the messages come out in
-    /// line order.
+    /// line order. Lines are parsed on a second thread while the first sends what is parsed,
+    /// so parsing and the kernel's work overlap.
     fn restore(&mut self) -> u8 {
+        /// Lines handed from the parsing thread at a time, and changes sent at a time.
+        const CHUNK: usize = 256;
+        const SEND_AT: usize = 1024;
         let input = read_stdin(self);
-        let parser = Parser::new().program(self.program.clone()).with_resolver(&LibcResolver);
-        let restore = rules::restore(&input, CommentMode::Ipvsadm, &parser);
-        // Lines and the errors ipvsadm prints and skips, in line order.
-        let mut skipped = restore.errors.into_iter().peekable();
-        let mut status = 0;
-        let mut batch: Vec<Operation> = Vec::new();
-        for line in restore.lines {
-            while let Some(e) = skipped.next_if(|e| e.line < line.line) {
-                self.flush_batch(&mut batch);
-                let _ = self.out.flush();
-                eprintln!("{}", e.error);
-                status = FAIL;
-            }
-            match line.command.to_operation() {
-                Some(op) => batch.push(op),
-                None => {
-                    self.flush_batch(&mut batch);
-                    status = self.run(line.command, true);
+        let program = self.program.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RestoreItem>>(64);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let parser = Parser::new().program(program).with_resolver(&LibcResolver);
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for item in rules::restore_items(&input, CommentMode::Ipvsadm, &parser) {
+                    chunk.push(item);
+                    if chunk.len() == CHUNK
+                        && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = tx.send(chunk);
+            });
+            let mut status = 0;
+            let mut batch: Vec<Operation> = Vec::new();
+            for item in rx.iter().flatten() {
+                match item {
+                    RestoreItem::Line(line) => match line.command.to_operation() {
+                        Some(op) => {
+                            batch.push(op);
+                            if batch.len() >= SEND_AT {
+                                status = self.flush_batch(&mut batch).unwrap_or(status);
+                            }
+                        }
+                        None => {
+                            self.flush_batch(&mut batch);
+                            status = self.run(line.command, true);
+                        }
+                    },
+                    RestoreItem::Skipped(e) => {
+                        self.flush_batch(&mut batch);
+                        let _ = self.out.flush();
+                        eprintln!("{}", e.error);
+                        status = FAIL;
+                    }
+                    RestoreItem::Fatal(fatal) => {
+                        self.flush_batch(&mut batch);
+                        let code = fatal.error.exit_code();
+                        self.fatal(&fatal.error.to_string(), u8::try_from(code & 0xff).unwrap_or(FAIL));
+                    }
                 }
             }
-        }
-        status = self.flush_batch(&mut batch).unwrap_or(status);
-        for e in skipped {
-            let _ = self.out.flush();
-            eprintln!("{}", e.error);
-            status = FAIL;
-        }
-        if let Some(fatal) = restore.fatal {
-            let code = fatal.error.exit_code();
-            self.fatal(&fatal.error.to_string(), u8::try_from(code & 0xff).unwrap_or(FAIL));
-        }
-        status
+            self.flush_batch(&mut batch).unwrap_or(status)
+        })
     }
 
     /// Sends the pending operations of a restore in one pipelined batch, prints a message for

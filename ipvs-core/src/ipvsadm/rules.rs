@@ -215,30 +215,70 @@ fn prepare(text: &str, mode: CommentMode) -> String {
 /// Reads `text` as `ipvsadm -R` does (or as `ipvsadm-restore` does, with
 /// [`CommentMode::Restore`]), parsing each line with `parser`.
 pub fn restore(text: &str, mode: CommentMode, parser: &Parser<'_>) -> Restore {
-    let text = prepare(text, mode);
     let mut r = Restore::default();
-    for (line, args) in tokenize(text.as_bytes()) {
-        match parser.parse(&args) {
-            Ok(Command::Restore) => {
-                let error = CmdError::TryHelp { program: parser.program_name().to_owned() };
-                r.fatal = Some(RuleError { line, error });
-                break;
-            }
-            Ok(command) => {
-                let end = matches!(command, Command::Help | Command::Version);
-                r.lines.push(RuleLine { line, args, command });
-                if end {
-                    break;
-                }
-            }
-            Err(error) if error.ends_restore() => {
-                r.fatal = Some(RuleError { line, error });
-                break;
-            }
-            Err(error) => r.errors.push(RuleError { line, error }),
+    for item in restore_items(text, mode, parser) {
+        match item {
+            RestoreItem::Line(l) => r.lines.push(l),
+            RestoreItem::Skipped(e) => r.errors.push(e),
+            RestoreItem::Fatal(e) => r.fatal = Some(e),
         }
     }
     r
+}
+
+/// One step of reading rules as `ipvsadm -R` does, in line order; see [`restore_items`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreItem {
+    /// A command to run ([`Command::Help`] and [`Command::Version`] end the input).
+    Line(RuleLine),
+    /// A line ipvsadm prints an error for and skips.
+    Skipped(RuleError),
+    /// The error that ends the restore (the last item).
+    Fatal(RuleError),
+}
+
+/// [`restore`] one line at a time, so that a caller can start carrying out the first commands
+/// while later lines are still being parsed (ipvsadm-rs parses on one thread and sends on
+/// another). The text is split into lines at once; each line is parsed when the iterator
+/// reaches it.
+///
+/// ```
+/// use ipvs_core::ipvsadm::cmdline::Parser;
+/// use ipvs_core::ipvsadm::rules::{restore_items, CommentMode, RestoreItem};
+/// let parser = Parser::new();
+/// let items: Vec<_> = restore_items("-A -t 10.0.0.1:80\n-X\n-C\n", CommentMode::Ipvsadm, &parser).collect();
+/// assert!(matches!(items[0], RestoreItem::Line(_)));
+/// assert!(matches!(items[1], RestoreItem::Fatal(_))); // -X ends it: -C is never reached
+/// assert_eq!(items.len(), 2);
+/// ```
+pub fn restore_items<'p, 'r: 'p>(
+    text: &str,
+    mode: CommentMode,
+    parser: &'p Parser<'r>,
+) -> impl Iterator<Item = RestoreItem> + 'p {
+    let lines = tokenize(prepare(text, mode).as_bytes());
+    let mut ended = false;
+    lines.into_iter().map_while(move |(line, args)| {
+        if ended {
+            return None;
+        }
+        Some(match parser.parse(&args) {
+            Ok(Command::Restore) => {
+                ended = true;
+                let error = CmdError::TryHelp { program: parser.program_name().to_owned() };
+                RestoreItem::Fatal(RuleError { line, error })
+            }
+            Ok(command) => {
+                ended = matches!(command, Command::Help | Command::Version);
+                RestoreItem::Line(RuleLine { line, args, command })
+            }
+            Err(error) if error.ends_restore() => {
+                ended = true;
+                RestoreItem::Fatal(RuleError { line, error })
+            }
+            Err(error) => RestoreItem::Skipped(RuleError { line, error }),
+        })
+    })
 }
 
 /// Parses rules text, failing on the first line that does not parse (a stricter reading than
