@@ -54,7 +54,8 @@ impl Operation {
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
             Operation::AddService(s) | Operation::EditService(s) => s.validate(),
-            Operation::DeleteService(k) | Operation::Zero(Some(k)) => k.validate(),
+            // These only name an existing service, whatever created it.
+            Operation::DeleteService(k) | Operation::Zero(Some(k)) => k.validate_lookup(),
             Operation::AddDestination(k, d) | Operation::EditDestination(k, d) => {
                 k.validate()?;
                 d.validate_for(k)

@@ -216,6 +216,25 @@ impl ServiceKey {
     }
 }
 
+impl ServiceKey {
+    /// Checks a key that only names an existing service (to delete or zero it): any protocol
+    /// number is accepted, since the kernel keeps services of other protocols that other
+    /// programs created, and they must be removable; a firewall mark must still be 1 or more.
+    ///
+    /// ```
+    /// use ipvs_core::{Protocol, ServiceKey};
+    /// let odd = ServiceKey::Addr { protocol: Protocol::Other(99), addr: "10.0.0.1".parse().unwrap(), port: 9 };
+    /// assert!(odd.validate().is_err()); // cannot be created
+    /// assert!(odd.validate_lookup().is_ok()); // can be deleted
+    /// ```
+    pub fn validate_lookup(&self) -> Result<(), ValidationError> {
+        match self {
+            ServiceKey::Addr { .. } => Ok(()),
+            ServiceKey::Fwmark { .. } => self.validate(),
+        }
+    }
+}
+
 fn is_multicast(addr: &IpAddr) -> bool {
     addr.is_multicast()
 }

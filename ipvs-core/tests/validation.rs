@@ -52,6 +52,12 @@ fn only_tcp_udp_sctp_services_are_created() {
     let k = ServiceKey::Addr { protocol: Protocol::Other(47), addr: v4("10.0.0.1"), port: 80 };
     assert_eq!(field_of(k.validate()), Field::Protocol);
     assert_eq!(field_of(Service::new(k).validate()), Field::Protocol);
+    // ...but one that another program created can be deleted and zeroed.
+    assert_eq!(ipvs_core::Operation::DeleteService(k).validate(), Ok(()));
+    assert_eq!(ipvs_core::Operation::Zero(Some(k)).validate(), Ok(()));
+    assert!(ipvs_core::Operation::AddService(Service::new(k)).validate().is_err());
+    let zero_mark = ServiceKey::fwmark(0, AddressFamily::Inet);
+    assert!(ipvs_core::Operation::DeleteService(zero_mark).validate().is_err());
 }
 
 #[test]

@@ -999,7 +999,13 @@ fn kernel_facts_the_client_relies_on() {
     assert_eq!(c.service(&odd).unwrap().service.key, odd);
     let saved = save();
     assert!(saved.contains("--tun-type gre --tun-remcsum"), "{saved}");
-    c.flush().unwrap();
+    // Both are removable: a plan to an empty table deletes them one by one.
+    let none: Vec<(Service, Vec<Destination>)> = Vec::new();
+    let p = ipvs_core::plan::plan_for(&mut c, &none).unwrap();
+    assert_eq!(p.len(), 2, "{p}");
+    assert!(p.operations().any(|op| *op == Operation::DeleteService(odd)), "{p}");
+    assert!(p.apply(&mut c, true).is_ok());
+    assert_eq!(c.service(&odd).unwrap_err(), Error::NotFound(Object::Service));
     assert_eq!(save(), "");
 }
 
