@@ -339,10 +339,6 @@ impl Slot {
         }
     }
 
-    fn finish(&mut self, r: Result<()>) {
-        self.result = Some(r);
-    }
-
     fn into_reply(self) -> Result<Reply> {
         match self.result {
             Some(Ok(())) => Ok(Reply { entries: self.entries, chunk_of: self.chunk_of, chunks: self.chunks }),
@@ -878,8 +874,7 @@ impl Client {
     /// is whole, for dumps whose entries cannot be read one by one (real servers): it is read
     /// again, alternating the verifying and the main socket (their chunks end at different
     /// entries), until a read comes in one chunk (produced in one go under the IPVS mutex, so
-    /// whole) or two reads have
-    /// the same entries.
+    /// whole) or two reads have the same entries.
     fn settle(&mut self, req: &IpvsMessage, first: Reply) -> Result<Entries> {
         if first.chunks <= 1 || self.verify.is_none() {
             return Ok(first.entries);
@@ -1138,7 +1133,7 @@ fn dispatch(
         match h.message_type {
             NLMSG_ERROR => {
                 let Some((code, detail)) = parse_error(frame.payload(), h.flags) else {
-                    slot.finish(Err(Error::Decode("NLMSG_ERROR shorter than its error code".into())));
+                    slot.result = Some(Err(Error::Decode("NLMSG_ERROR shorter than its error code".into())));
                     *open -= 1;
                     continue;
                 };
@@ -1153,7 +1148,7 @@ fn dispatch(
                     }
                     c => Err(Error::Decode(format!("NLMSG_ERROR with positive code {c}"))),
                 };
-                slot.finish(r);
+                slot.result = Some(r);
                 *open -= 1;
             }
             NLMSG_DONE => {
@@ -1163,7 +1158,7 @@ fn dispatch(
                     frame.payload().get(..4).and_then(|b| b.try_into().ok()).map_or(0, i32::from_ne_bytes);
                 let r =
                     if code < 0 { Err(errno::map(slot.cmd, code.saturating_neg(), None)) } else { Ok(()) };
-                slot.finish(r);
+                slot.result = Some(r);
                 *open -= 1;
             }
             t if t == family_id => {

@@ -184,8 +184,7 @@ impl Ctx {
                 match self.client.apply(&op) {
                     Ok(()) => 0,
                     Err(e) => {
-                        let _ = self.out.flush();
-                        eprintln!("{}", strerror::message(Call::of(&op), errno(&e)));
+                        self.warn(strerror::message(Call::of(&op), errno(&e)));
                         FAIL
                     }
                 }
@@ -279,8 +278,7 @@ impl Ctx {
                     },
                     RestoreItem::Skipped(e) => {
                         self.flush_batch(&mut batch);
-                        let _ = self.out.flush();
-                        eprintln!("{}", e.error);
+                        self.warn(&e.error);
                         status = FAIL;
                     }
                     RestoreItem::Fatal(fatal) => {
@@ -306,8 +304,7 @@ impl Ctx {
             status = match r {
                 Ok(()) => 0,
                 Err(e) => {
-                    let _ = self.out.flush();
-                    eprintln!("{}", strerror::message(Call::of(op), errno(&e)));
+                    self.warn(strerror::message(Call::of(op), errno(&e)));
                     FAIL
                 }
             };
@@ -340,16 +337,21 @@ impl Ctx {
         let mut status = 0;
         for (i, e) in report.failures() {
             let op = &plan.steps()[i].op;
-            let _ = self.out.flush();
-            eprintln!("{}: {op}", strerror::message(Call::of(op), errno(e)));
+            self.warn(format_args!("{}: {op}", strerror::message(Call::of(op), errno(e))));
             status = FAIL;
         }
         status
     }
 
-    fn fatal(&mut self, msg: &str, code: u8) -> ! {
+    /// Prints a message on standard error after what is pending on standard output, as
+    /// ipvsadm's unbuffered-stderr, line-buffered-stdout order comes out.
+    fn warn(&mut self, msg: impl std::fmt::Display) {
         let _ = self.out.flush();
         eprintln!("{msg}");
+    }
+
+    fn fatal(&mut self, msg: &str, code: u8) -> ! {
+        self.warn(msg);
         std::process::exit(i32::from(code));
     }
 }
