@@ -2,9 +2,10 @@
 //! (`ipvs-sys-netlink`) and the in-memory reference table.
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use crate::dest::{Destination, DestinationKey};
-use crate::error::{Result, ValidationError};
+use crate::error::{Error, Object, Result, ValidationError};
 use crate::fmt_util::SockAddr;
 use crate::service::{Service, ServiceKey};
 use crate::status::{DestinationStatus, Info, ServiceStatus, SyncDaemon, SyncRole, Timeouts};
@@ -133,12 +134,46 @@ impl fmt::Display for Operation {
     }
 }
 
+/// What [`Backend::apply_all`] does after an operation fails.
+///
+/// ```
+/// use ipvs_core::table::MemoryBackend;
+/// use ipvs_core::{Backend, OnError, Operation, Service, ServiceKey};
+///
+/// let k = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+/// let add = Operation::AddService(Service::new(k));
+/// let mut table = MemoryBackend::new();
+/// // The second add fails (the service exists); the third operation still runs.
+/// let r = table.apply_all(&[add.clone(), add.clone(), Operation::DeleteService(k)], OnError::Continue);
+/// assert_eq!(r.len(), 3);
+/// assert!(r[0].is_ok() && r[1].is_err() && r[2].is_ok());
+/// // With Stop, nothing after the first failure is attempted.
+/// let r = table.apply_all(&[Operation::DeleteService(k), add], OnError::Stop);
+/// assert_eq!(r.len(), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OnError {
+    /// Attempt every operation; each has a result. The kernel backend pipelines the batch.
+    #[default]
+    Continue,
+    /// Stop at the first failure: the operations after it are not attempted and have no
+    /// result. The kernel backend then sends one request per round trip (generic netlink
+    /// cannot abort the rest of a batch already sent).
+    Stop,
+}
+
 /// An IPVS table: the kernel's (over netlink) or the in-memory reference. Both validate every
-/// operation before acting and return the same [`Error`](crate::Error) kinds for the same
-/// failures.
+/// operation before acting and return the same [`Error`] kinds for the same failures.
 ///
 /// Reads return services and real servers in the backend's own order (the kernel's hash order
 /// for services, newest-first for real servers); sort them if you need an order.
+///
+/// # Threads
+///
+/// Every method takes `&mut self`: a backend is used by one thread at a time. The kernel
+/// backend (`ipvs_sys_netlink::Client`) is `Send`, so it can move between threads; to share one,
+/// put it behind a `Mutex`, or open one client per thread (each has its own socket, and the
+/// kernel serialises their changes).
 pub trait Backend {
     /// Version and connection table size.
     fn info(&mut self) -> Result<Info>;
@@ -148,19 +183,85 @@ pub trait Backend {
     fn service(&mut self, key: &ServiceKey) -> Result<ServiceStatus>;
     /// The real servers of a service, newest first.
     fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestinationStatus>>;
-    /// Every service with its real servers (what `ipvsadm -S` and `-L` show). The default reads
-    /// the services, then each one's real servers; a service deleted in between is left out.
-    /// Backends override it when they can read the table faster.
-    fn services_with_destinations(&mut self) -> Result<Vec<(ServiceStatus, Vec<DestinationStatus>)>> {
-        let services = self.services()?;
-        let mut out = Vec::with_capacity(services.len());
-        for svc in services {
+
+    /// Walks the table: hands each service with its real servers to `f`, in the backend's
+    /// order, until `f` returns [`ControlFlow::Break`]. Backends that can read one service's
+    /// real servers at a time (the kernel's) hold only the service list and one service's real
+    /// servers at once, whatever the size of the table. A service deleted while the walk goes
+    /// on is left out. The default reads the services, then each one's real servers.
+    ///
+    /// This is the object-safe form; [`Backend::try_for_each_service_with_destinations`] takes
+    /// a closure that returns the caller's own error.
+    fn for_each_service_with_destinations(
+        &mut self,
+        f: &mut dyn FnMut(ServiceStatus, Vec<DestinationStatus>) -> ControlFlow<()>,
+    ) -> Result<()> {
+        for svc in self.services()? {
             match self.destinations(&svc.service.key) {
-                Ok(dests) => out.push((svc, dests)),
-                Err(crate::error::Error::NotFound(crate::error::Object::Service)) => {}
+                Ok(dests) => {
+                    if f(svc, dests).is_break() {
+                        break;
+                    }
+                }
+                Err(Error::NotFound { object: Object::Service, .. }) => {}
                 Err(e) => return Err(e),
             }
         }
+        Ok(())
+    }
+
+    /// [`Backend::for_each_service_with_destinations`] with a fallible callback: the walk stops
+    /// at the first error, the backend's (converted with `From`) or the callback's own, and
+    /// returns it. A Python binding stops the walk with the exception the callback raised, a C
+    /// binding with the callback's result code.
+    ///
+    /// ```
+    /// use ipvs_core::table::MemoryBackend;
+    /// use ipvs_core::{Backend, Error, Service, ServiceKey};
+    ///
+    /// #[derive(Debug)]
+    /// enum MyError { Ipvs(Error), TooMany }
+    /// impl From<Error> for MyError {
+    ///     fn from(e: Error) -> Self { MyError::Ipvs(e) }
+    /// }
+    ///
+    /// let mut table = MemoryBackend::new();
+    /// for port in 1..=3 {
+    ///     table.add_service(&Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), port))).unwrap();
+    /// }
+    /// let mut seen = 0;
+    /// let r = table.try_for_each_service_with_destinations(|_svc, _dests| {
+    ///     seen += 1;
+    ///     if seen == 2 { Err(MyError::TooMany) } else { Ok(()) }
+    /// });
+    /// assert!(matches!(r, Err(MyError::TooMany)));
+    /// assert_eq!(seen, 2);
+    /// ```
+    fn try_for_each_service_with_destinations<E, F>(&mut self, mut f: F) -> Result<(), E>
+    where
+        Self: Sized,
+        E: From<Error>,
+        F: FnMut(ServiceStatus, Vec<DestinationStatus>) -> Result<(), E>,
+    {
+        let mut failed = None;
+        self.for_each_service_with_destinations(&mut |svc, dests| match f(svc, dests) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Every service with its real servers (what `ipvsadm -S` and `-L` show), from
+    /// [`Backend::for_each_service_with_destinations`].
+    fn services_with_destinations(&mut self) -> Result<Vec<(ServiceStatus, Vec<DestinationStatus>)>> {
+        let mut out = Vec::new();
+        self.for_each_service_with_destinations(&mut |svc, dests| {
+            out.push((svc, dests));
+            ControlFlow::Continue(())
+        })?;
         Ok(out)
     }
     /// The connection timeouts.
@@ -170,16 +271,16 @@ pub trait Backend {
     /// Carries out one operation.
     fn apply(&mut self, op: &Operation) -> Result<()>;
 
-    /// Carries out operations in order and returns one result per operation. With
-    /// `stop_on_error`, the operations after the first failure are not attempted and have no
-    /// entry in the result. Backends may override this to send many requests at once.
-    fn apply_all(&mut self, ops: &[Operation], stop_on_error: bool) -> Vec<Result<()>> {
+    /// Carries out operations in order and returns one result per operation attempted; see
+    /// [`OnError`] for what happens after a failure. Backends may override this to send many
+    /// requests at once.
+    fn apply_all(&mut self, ops: &[Operation], on_error: OnError) -> Vec<Result<()>> {
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
             let r = self.apply(op);
             let failed = r.is_err();
             out.push(r);
-            if failed && stop_on_error {
+            if failed && on_error == OnError::Stop {
                 break;
             }
         }

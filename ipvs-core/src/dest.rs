@@ -8,7 +8,18 @@ use crate::fmt_util::SockAddr;
 use crate::service::{AddressFamily, ServiceKey};
 
 /// How packets reach a real server (the `IP_VS_CONN_F_FWD_MASK` bits).
+///
+/// [`ForwardMethod::Other`] holds only the numbers 5 to 7, which have no name (it is built by
+/// [`ForwardMethod::from_raw`]), so two values equal to the kernel are equal here.
+///
+/// ```
+/// use ipvs_core::ForwardMethod;
+/// assert_eq!(ForwardMethod::from_raw(0), ForwardMethod::Masquerade);
+/// assert_eq!(ForwardMethod::from_raw(8), ForwardMethod::Masquerade); // only the low 3 bits count
+/// assert!(matches!(ForwardMethod::from_raw(6), ForwardMethod::Other(o) if o.get() == 6));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
 pub enum ForwardMethod {
     /// NAT (masquerading), `-m`.
     Masquerade,
@@ -22,7 +33,19 @@ pub enum ForwardMethod {
     /// Cache bypass (internal to the kernel).
     Bypass,
     /// A value 5 to 7, which the kernel passes unvalidated.
-    Other(u8),
+    Other(OtherForwardMethod),
+}
+
+/// A forwarding-method number without a name, 5 to 7 (built only by
+/// [`ForwardMethod::from_raw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OtherForwardMethod(u8);
+
+impl OtherForwardMethod {
+    /// The number.
+    pub fn get(self) -> u8 {
+        self.0
+    }
 }
 
 impl ForwardMethod {
@@ -34,7 +57,7 @@ impl ForwardMethod {
             ForwardMethod::Tunnel => 2,
             ForwardMethod::DirectRoute => 3,
             ForwardMethod::Bypass => 4,
-            ForwardMethod::Other(n) => u32::from(n & 7),
+            ForwardMethod::Other(n) => u32::from(n.0 & 7),
         }
     }
 
@@ -47,7 +70,7 @@ impl ForwardMethod {
             3 => ForwardMethod::DirectRoute,
             4 => ForwardMethod::Bypass,
             // raw & 7 is at most 7.
-            n => ForwardMethod::Other(n as u8),
+            n => ForwardMethod::Other(OtherForwardMethod(n as u8)),
         }
     }
 
@@ -75,7 +98,10 @@ impl ForwardMethod {
 }
 
 /// The encapsulation of a tunnelling real server (`--tun-type`, kernel 5.2+).
+///
+/// [`TunnelType::Other`] holds only numbers without a name (built by [`TunnelType::from_raw`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[non_exhaustive]
 pub enum TunnelType {
     /// IP in IP (the default).
     #[default]
@@ -85,7 +111,18 @@ pub enum TunnelType {
     /// GRE (kernel 5.3+).
     Gre,
     /// A number the kernel accepts but does not know.
-    Other(u8),
+    Other(OtherTunnelType),
+}
+
+/// A tunnel-type number without a name, 3 or more (built only by [`TunnelType::from_raw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OtherTunnelType(u8);
+
+impl OtherTunnelType {
+    /// The number.
+    pub fn get(self) -> u8 {
+        self.0
+    }
 }
 
 impl TunnelType {
@@ -95,7 +132,7 @@ impl TunnelType {
             TunnelType::Ipip => 0,
             TunnelType::Gue => 1,
             TunnelType::Gre => 2,
-            TunnelType::Other(n) => n,
+            TunnelType::Other(n) => n.0,
         }
     }
 
@@ -105,7 +142,7 @@ impl TunnelType {
             0 => TunnelType::Ipip,
             1 => TunnelType::Gue,
             2 => TunnelType::Gre,
-            n => TunnelType::Other(n),
+            n => TunnelType::Other(OtherTunnelType(n)),
         }
     }
 
@@ -155,7 +192,15 @@ impl TunnelFlags {
 }
 
 /// Tunnel settings of a real server. The kernel keeps them even for non-tunnel methods.
+///
+/// ```
+/// use ipvs_core::{Tunnel, TunnelFlags, TunnelType};
+/// let t = Tunnel::gue(6080).with_flags(TunnelFlags::CSUM);
+/// assert_eq!((t.kind, t.port, t.flags), (TunnelType::Gue, 6080, TunnelFlags::CSUM));
+/// assert_eq!(Tunnel::default(), Tunnel::ipip());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Tunnel {
     /// Encapsulation.
     pub kind: TunnelType,
@@ -165,21 +210,45 @@ pub struct Tunnel {
     pub flags: TunnelFlags,
 }
 
+impl Tunnel {
+    /// IP in IP, no port, no checksum flags (the kernel's default).
+    pub fn ipip() -> Self {
+        Tunnel::default()
+    }
+
+    /// Generic UDP Encapsulation to UDP port `port` (which must not be 0).
+    pub fn gue(port: u16) -> Self {
+        Tunnel { kind: TunnelType::Gue, port, flags: TunnelFlags::empty() }
+    }
+
+    /// GRE (kernel 5.3+).
+    pub fn gre() -> Self {
+        Tunnel { kind: TunnelType::Gre, port: 0, flags: TunnelFlags::empty() }
+    }
+
+    /// The same tunnel with these checksum flags.
+    pub fn with_flags(mut self, flags: TunnelFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+}
+
 /// A real server's configuration: what `ipvsadm -a`/`-e` sets.
 ///
 /// `Display` writes the part of an `ipvsadm -S -n` line after the service:
 /// ```
-/// use ipvs_core::{Destination, ForwardMethod, Tunnel, TunnelFlags, TunnelType};
+/// use ipvs_core::{Destination, ForwardMethod, Tunnel, TunnelFlags};
 /// let d = Destination::new("192.168.1.10:80".parse().unwrap())
 ///     .with_forward(ForwardMethod::Masquerade)
 ///     .with_weight(2);
 /// assert_eq!(d.to_string(), "-r 192.168.1.10:80 -m -w 2");
 /// let t = Destination::new("[2001:db8::2]:0".parse().unwrap())
 ///     .with_forward(ForwardMethod::Tunnel)
-///     .with_tunnel(Tunnel { kind: TunnelType::Gue, port: 6080, flags: TunnelFlags::CSUM });
+///     .with_tunnel(Tunnel::gue(6080).with_flags(TunnelFlags::CSUM));
 /// assert_eq!(t.to_string(), "-r [2001:db8::2]:0 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Destination {
     /// The real server's address. Its family may differ from the service's only for tunnels.
     pub addr: IpAddr,
@@ -257,7 +326,7 @@ impl Destination {
         if let ForwardMethod::Other(n) = self.forward {
             return Err(ValidationError::OutOfRange {
                 field: Field::ForwardMethod,
-                value: u64::from(n),
+                value: u64::from(n.get()),
                 min: 0,
                 max: 4,
             });
@@ -288,7 +357,7 @@ impl Destination {
         if let TunnelType::Other(n) = self.tunnel.kind {
             return Err(ValidationError::OutOfRange {
                 field: Field::TunnelType,
-                value: u64::from(n),
+                value: u64::from(n.get()),
                 min: 0,
                 max: 2,
             });

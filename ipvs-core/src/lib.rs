@@ -38,7 +38,7 @@
 pub mod backend;
 pub mod dest;
 pub mod error;
-pub mod fmt_util;
+mod fmt_util;
 pub mod ipvsadm;
 pub mod plan;
 pub mod sched;
@@ -47,12 +47,18 @@ pub mod sim;
 pub mod status;
 pub mod table;
 
-pub use backend::{Backend, Operation};
-pub use dest::{Destination, DestinationKey, ForwardMethod, Tunnel, TunnelFlags, TunnelType};
-pub use error::{Error, Field, Object, Result, ValidationError};
+pub use backend::{Backend, OnError, Operation};
+pub use dest::{
+    Destination, DestinationKey, ForwardMethod, OtherForwardMethod, OtherTunnelType, Tunnel, TunnelFlags,
+    TunnelType,
+};
+pub use error::{Error, ErrorKind, Field, Object, Privilege, Result, ValidationError};
 pub use plan::{plan, Plan, PlanError};
-pub use service::{AddressFamily, Netmask, PeName, Protocol, Scheduler, Service, ServiceFlags, ServiceKey};
-pub use status::{DestinationStatus, Info, ServiceStatus, Stats, SyncDaemon, SyncRole, Timeouts};
+pub use service::{
+    AddressFamily, Netmask, OtherProtocol, OtherScheduler, PeName, Protocol, Scheduler, Service, ServiceFlags,
+    ServiceKey,
+};
+pub use status::{DestinationStatus, Info, InterfaceName, ServiceStatus, Stats, SyncDaemon, SyncRole, Timeouts};
 
 #[cfg(test)]
 mod send_sync {

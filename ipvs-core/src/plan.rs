@@ -27,7 +27,7 @@
 //! ```
 //! use ipvs_core::plan::plan;
 //! use ipvs_core::table::MemoryBackend;
-//! use ipvs_core::{Backend, Destination, ForwardMethod, Scheduler, Service, ServiceKey};
+//! use ipvs_core::{Backend, Destination, ForwardMethod, OnError, Scheduler, Service, ServiceKey};
 //!
 //! let vip = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
 //! let rs = |a: &str, w| Destination::new(a.parse().unwrap()).with_forward(ForwardMethod::Masquerade).with_weight(w);
@@ -50,7 +50,7 @@
 //!      -e -t 10.0.0.1:80 -r 192.168.1.1:80 -m -w 3\n\
 //!      -a -t 10.0.0.1:80 -r 192.168.1.3:80 -m -w 1\n"
 //! );
-//! assert!(p.apply(&mut kernel, false).is_ok());
+//! assert!(p.apply(&mut kernel, OnError::Continue).is_ok());
 //! let now = kernel.services_with_destinations().unwrap();
 //! assert!(plan(&now, &desired).unwrap().is_empty());
 //! ```
@@ -58,7 +58,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use crate::backend::{Backend, Operation};
+use crate::backend::{Backend, OnError, Operation};
 use crate::dest::{Destination, DestinationKey};
 use crate::error::{Error, Object, Result, ValidationError};
 use crate::service::{Service, ServiceKey};
@@ -134,8 +134,8 @@ impl From<PlanError> for Error {
     /// duplicate is [`Error::Exists`], a bad value [`Error::Validation`].
     fn from(e: PlanError) -> Self {
         match e {
-            PlanError::DuplicateService(_) => Error::Exists(Object::Service),
-            PlanError::DuplicateDestination { .. } => Error::Exists(Object::Destination),
+            PlanError::DuplicateService(_) => Error::exists(Object::Service),
+            PlanError::DuplicateDestination { .. } => Error::exists(Object::Destination),
             PlanError::InvalidService { error, .. } | PlanError::InvalidDestination { error, .. } => {
                 Error::Validation(error)
             }
@@ -162,8 +162,8 @@ pub struct Plan {
     steps: Vec<Step>,
 }
 
-/// What [`Plan::apply`] did: one result per step, in order. With `stop_on_error`, the steps after
-/// the first failure were not attempted and have no result.
+/// What [`Plan::apply`] did: one result per step, in order. With [`OnError::Stop`], the steps
+/// after the first failure were not attempted and have no result.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApplyReport {
     /// The result of each attempted step, in the plan's order.
@@ -263,21 +263,23 @@ impl Plan {
     }
 
     /// Applies the plan through `backend` ([`Backend::apply_all`]: the kernel backend pipelines
-    /// the operations). Without `stop_on_error` every step is attempted and has a result; with
-    /// it, the steps after the first failure are not attempted.
-    pub fn apply<B: Backend + ?Sized>(&self, backend: &mut B, stop_on_error: bool) -> ApplyReport {
+    /// the operations). With [`OnError::Continue`] every step is attempted and has a result;
+    /// with [`OnError::Stop`], the steps after the first failure are not attempted.
+    pub fn apply<B: Backend + ?Sized>(&self, backend: &mut B, on_error: OnError) -> ApplyReport {
         let ops: Vec<Operation> = self.operations().cloned().collect();
-        ApplyReport { results: backend.apply_all(&ops, stop_on_error) }
+        ApplyReport { results: backend.apply_all(&ops, on_error) }
     }
 
-    /// The operations that undo the steps `report` says succeeded, newest first. A step that
-    /// failed changed nothing in the kernel (IPVS commands are all-or-nothing) and needs no
-    /// undo; one whose result is a transport error ([`Error::Timeout`], [`Error::Os`]) may or
-    /// may not have been applied and is not undone either.
+    /// The operations that undo what `report` says may have changed, newest first: the steps
+    /// that succeeded, and those whose effect is unknown ([`Error::may_have_applied`]: the
+    /// request was sent and its answer was lost, as with [`Error::Timeout`]). A step the kernel
+    /// refused changed nothing (IPVS commands are all-or-nothing), and neither did one that was
+    /// never sent ([`Error::NotSent`]): they need no undo. The undo of a step that in fact did
+    /// not apply fails harmlessly (deleting what is not there, adding what is).
     pub fn undo_operations(&self, report: &ApplyReport) -> Vec<Operation> {
         let mut out = Vec::new();
         for (step, r) in self.steps.iter().zip(&report.results).rev() {
-            if r.is_ok() {
+            if r.as_ref().err().is_none_or(Error::may_have_applied) {
                 out.extend(step.undo.iter().cloned());
             }
         }
@@ -288,7 +290,7 @@ impl Plan {
     /// [`undo_operations`](Plan::undo_operations), going on after failures, and returns their
     /// results. Re-added services and real servers start with zero counters and no connections.
     pub fn rollback<B: Backend + ?Sized>(&self, backend: &mut B, report: &ApplyReport) -> Vec<Result<()>> {
-        backend.apply_all(&self.undo_operations(report), false)
+        backend.apply_all(&self.undo_operations(report), OnError::Continue)
     }
 }
 

@@ -53,7 +53,20 @@ impl fmt::Display for AddressFamily {
 }
 
 /// The transport protocol of an address-keyed virtual service.
+///
+/// A protocol number with a variant of its own is always that variant: [`Protocol::Other`]
+/// holds only numbers that are not TCP, UDP or SCTP (it is built by [`Protocol::from_raw`]),
+/// so two values equal to the kernel are equal here.
+///
+/// ```
+/// use ipvs_core::Protocol;
+/// assert_eq!(Protocol::from_raw(6), Protocol::Tcp);
+/// let p = Protocol::from_raw(99);
+/// assert!(matches!(p, Protocol::Other(o) if o.get() == 99));
+/// assert_eq!(p.to_raw(), 99);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Protocol {
     /// TCP (`-t`), IP protocol 6.
     Tcp,
@@ -63,7 +76,19 @@ pub enum Protocol {
     Sctp,
     /// Another IP protocol number. The kernel's netlink interface accepts any number, so a table
     /// written by another program may hold one; this library refuses to create such services.
-    Other(u16),
+    Other(OtherProtocol),
+}
+
+/// An IP protocol number that is not one of [`Protocol`]'s named variants (built only by
+/// [`Protocol::from_raw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OtherProtocol(u16);
+
+impl OtherProtocol {
+    /// The protocol number.
+    pub fn get(self) -> u16 {
+        self.0
+    }
 }
 
 impl Protocol {
@@ -73,7 +98,7 @@ impl Protocol {
             Protocol::Tcp => 6,
             Protocol::Udp => 17,
             Protocol::Sctp => 132,
-            Protocol::Other(n) => n,
+            Protocol::Other(n) => n.0,
         }
     }
 
@@ -83,7 +108,7 @@ impl Protocol {
             6 => Protocol::Tcp,
             17 => Protocol::Udp,
             132 => Protocol::Sctp,
-            n => Protocol::Other(n),
+            n => Protocol::Other(OtherProtocol(n)),
         }
     }
 
@@ -262,7 +287,9 @@ impl fmt::Display for ServiceKey {
 /// ```
 /// use ipvs_core::Scheduler;
 /// assert_eq!("wrr".parse::<Scheduler>().unwrap(), Scheduler::Wrr);
-/// assert_eq!("future".parse::<Scheduler>().unwrap(), Scheduler::Other("future".into()));
+/// let future: Scheduler = "future".parse().unwrap();
+/// assert!(matches!(&future, Scheduler::Other(o) if o.as_str() == "future"));
+/// assert_eq!(Scheduler::from("mh"), Scheduler::Mh); // never Other for a known name
 /// assert_eq!(Scheduler::Mh.to_string(), "mh");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -299,13 +326,26 @@ pub enum Scheduler {
     Twos,
     /// No scheduler bound (`none`): the service schedules no new connections.
     Unbound,
-    /// A scheduler this library does not know by name.
-    Other(String),
+    /// A scheduler this library does not know by name (built only by parsing a name, so a
+    /// known name is never `Other`).
+    Other(OtherScheduler),
+}
+
+/// A scheduler name that is not one of [`Scheduler`]'s named variants (built only by
+/// [`Scheduler::from_str`](std::str::FromStr::from_str)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OtherScheduler(String);
+
+impl OtherScheduler {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Scheduler {
     /// Every scheduler this library knows by name, in ipvsadm's documentation order.
-    pub const KNOWN: [Scheduler; 14] = [
+    pub const KNOWN: &'static [Scheduler] = &[
         Scheduler::Rr,
         Scheduler::Wrr,
         Scheduler::Lc,
@@ -343,7 +383,7 @@ impl Scheduler {
             Scheduler::Lblcr => "lblcr",
             Scheduler::Twos => "twos",
             Scheduler::Unbound => "none",
-            Scheduler::Other(s) => s,
+            Scheduler::Other(s) => &s.0,
         }
     }
 
@@ -373,7 +413,7 @@ impl FromStr for Scheduler {
             "lblcr" => Scheduler::Lblcr,
             "twos" => Scheduler::Twos,
             "none" => Scheduler::Unbound,
-            other => Scheduler::Other(other.to_owned()),
+            other => Scheduler::Other(OtherScheduler(other.to_owned())),
         })
     }
 }
@@ -394,7 +434,7 @@ impl fmt::Display for Scheduler {
 }
 
 /// Checks a kernel name field: non-empty, at most `max` bytes, printable ASCII without spaces.
-pub(crate) fn validate_name(field: Field, name: &str, max: usize) -> Result<(), ValidationError> {
+fn validate_name(field: Field, name: &str, max: usize) -> Result<(), ValidationError> {
     if name.is_empty() {
         return Err(ValidationError::BadName { field, value: name.into(), reason: "empty" });
     }
@@ -583,6 +623,7 @@ impl fmt::Display for PeName {
 /// svc.validate().unwrap();
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Service {
     /// What identifies the service.
     pub key: ServiceKey,
@@ -641,6 +682,12 @@ impl Service {
     /// The same service with a persistence engine.
     pub fn with_pe(mut self, pe: PeName) -> Self {
         self.pe_name = Some(pe);
+        self
+    }
+
+    /// The same service with another persistence netmask (its family must be the service's).
+    pub fn with_netmask(mut self, netmask: Netmask) -> Self {
+        self.netmask = netmask;
         self
     }
 
@@ -741,8 +788,45 @@ impl fmt::Display for Service {
             f.write_str(" -o")?;
         }
         if self.flags.intersects(ServiceFlags::SCHED_MASK) {
-            write!(f, " -b {}", crate::fmt_util::sched_flags(&self.scheduler, self.flags))?;
+            write!(f, " -b {}", sched_flags_arg(&self.scheduler, self.flags))?;
         }
         Ok(())
+    }
+}
+
+/// The scheduler flags as an ipvsadm `-b` argument, joined with commas: `sh-fallback,sh-port`
+/// for sh, `mh-fallback,mh-port` for mh, `flag-1,flag-2,flag-3` for any other scheduler (and
+/// `flag-3` for sh and mh, which name only two). Every name is one ipvsadm's `-b` accepts for
+/// that scheduler, so the text reads back as the same flags.
+pub(crate) fn sched_flags_arg(scheduler: &Scheduler, flags: ServiceFlags) -> String {
+    let names: [&str; 3] = match scheduler {
+        Scheduler::Sh => ["sh-fallback", "sh-port", "flag-3"],
+        Scheduler::Mh => ["mh-fallback", "mh-port", "flag-3"],
+        _ => ["flag-1", "flag-2", "flag-3"],
+    };
+    let bits = [ServiceFlags::SCHED1, ServiceFlags::SCHED2, ServiceFlags::SCHED3];
+    let mut out = String::new();
+    for (bit, name) in bits.iter().zip(names) {
+        if flags.contains(*bit) {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(name);
+        }
+    }
+    out
+}
+
+impl ServiceFlags {
+    /// The scheduler flags of `self` as an ipvsadm `-b` argument for `scheduler`
+    /// (`sh-fallback,sh-port`, `flag-1`, ...); empty when none is set.
+    ///
+    /// ```
+    /// use ipvs_core::{Scheduler, ServiceFlags};
+    /// assert_eq!((ServiceFlags::SCHED1 | ServiceFlags::SCHED2).sched_flags_arg(&Scheduler::Sh), "sh-fallback,sh-port");
+    /// assert_eq!(ServiceFlags::SCHED3.sched_flags_arg(&Scheduler::Rr), "flag-3");
+    /// ```
+    pub fn sched_flags_arg(self, scheduler: &Scheduler) -> String {
+        sched_flags_arg(scheduler, self)
     }
 }

@@ -6,14 +6,22 @@ use std::net::IpAddr;
 
 use crate::dest::Destination;
 use crate::error::{Field, ValidationError};
-use crate::service::{validate_name, Service};
+use crate::service::Service;
 
 /// Counters and rates of a service, a real server or the whole table.
 ///
 /// Counters count since the last zeroing. Rates are the kernel's smoothed per-second estimates
 /// (updated every 2 seconds). The kernel reports the same values twice: with 64-bit fields
 /// (`STATS64`, kernel 4.1+) and in a 32-bit layout where only the byte counters are 64-bit.
+///
+/// ```
+/// use ipvs_core::Stats;
+/// let mut s = Stats::default();
+/// s.conns = 3;
+/// assert_eq!(s.conns, 3);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Stats {
     /// Connections scheduled.
     pub conns: u64,
@@ -39,6 +47,7 @@ pub struct Stats {
 
 /// A service as the kernel reports it: its configuration and its statistics.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServiceStatus {
     /// The configuration.
     pub service: Service,
@@ -50,6 +59,7 @@ pub struct ServiceStatus {
 
 /// A real server as the kernel reports it: configuration, connection counts and statistics.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DestinationStatus {
     /// The configuration.
     pub dest: Destination,
@@ -63,6 +73,19 @@ pub struct DestinationStatus {
     pub stats: Stats,
     /// The 32-bit statistics layout as the kernel sent it.
     pub stats32: Stats,
+}
+
+impl ServiceStatus {
+    /// A status with zero counters, for a configuration.
+    ///
+    /// ```
+    /// use ipvs_core::{Service, ServiceKey, ServiceStatus};
+    /// let st = ServiceStatus::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)));
+    /// assert_eq!(st.stats.conns, 0);
+    /// ```
+    pub fn new(service: Service) -> Self {
+        ServiceStatus { service, stats: Stats::default(), stats32: Stats::default() }
+    }
 }
 
 impl DestinationStatus {
@@ -84,11 +107,12 @@ impl DestinationStatus {
 ///
 /// ```
 /// use ipvs_core::Timeouts;
-/// let t = Timeouts { tcp: 900, tcp_fin: 120, udp: 300 };
+/// let t = Timeouts::new(900, 120, 300);
 /// assert_eq!(t.to_string(), "Timeout (tcp tcpfin udp): 900 120 300");
 /// t.validate().unwrap();
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// TCP ESTABLISHED timeout (kernel default 900).
     pub tcp: u32,
@@ -101,6 +125,14 @@ pub struct Timeouts {
 impl Timeouts {
     /// ipvsadm's largest timeout, in seconds (31 days).
     pub const MAX: u32 = 2_678_400;
+
+    /// The kernel's defaults: TCP 900 s, TCP FIN_WAIT 120 s, UDP 300 s.
+    pub const DEFAULT: Timeouts = Timeouts { tcp: 900, tcp_fin: 120, udp: 300 };
+
+    /// Timeouts of `tcp`, `tcp_fin` and `udp` seconds (0 leaves a value unchanged on a write).
+    pub const fn new(tcp: u32, tcp_fin: u32, udp: u32) -> Self {
+        Timeouts { tcp, tcp_fin, udp }
+    }
 
     /// Checks each value against ipvsadm's limit (which is below the kernel's).
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -170,6 +202,116 @@ impl fmt::Display for SyncRole {
     }
 }
 
+/// A network interface name as the kernel stores it: up to 15 bytes, which need not be UTF-8
+/// (Linux refuses only `/`, `:`, white space and NUL in interface names).
+///
+/// Built from a string or bytes without checks, like every value of the model;
+/// [`InterfaceName::validate`] (and [`SyncDaemon::validate`]) checks it. `Display` writes it
+/// lossily (invalid UTF-8 as U+FFFD); [`InterfaceName::as_bytes`] gives the bytes.
+///
+/// ```
+/// use ipvs_core::status::InterfaceName;
+/// let eth = InterfaceName::from("eth0");
+/// assert_eq!(eth.to_string(), "eth0");
+/// let odd = InterfaceName::from(&b"v\xe9th0"[..]);
+/// assert_eq!(odd.as_bytes(), b"v\xe9th0");
+/// assert!(odd.validate().is_ok());
+/// assert!(InterfaceName::from("eth 0").validate().is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct InterfaceName(Vec<u8>);
+
+impl InterfaceName {
+    /// The longest interface name (`IFNAMSIZ` - 1).
+    pub const MAX_LEN: usize = 15;
+
+    /// The name's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The name as a string, if it is UTF-8.
+    pub fn to_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    /// The name as a string, invalid UTF-8 replaced by U+FFFD.
+    pub fn to_string_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+
+    /// Checks the name as Linux checks interface names (`dev_valid_name`): 1 to 15 bytes, not
+    /// `.` or `..`, without `/`, `:`, white space or NUL.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let bad = |reason| ValidationError::BadName {
+            field: Field::SyncInterface,
+            value: self.to_string_lossy().into_owned(),
+            reason,
+        };
+        if self.0.is_empty() {
+            return Err(bad("empty"));
+        }
+        if self.0.len() > Self::MAX_LEN {
+            return Err(ValidationError::TooLong { field: Field::SyncInterface, len: self.0.len(), max: Self::MAX_LEN });
+        }
+        if self.0 == b"." || self.0 == b".." {
+            return Err(bad("not a valid interface name"));
+        }
+        if self.0.iter().any(|&b| b == 0 || b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0x0b) {
+            return Err(bad("an interface name cannot hold '/', ':', white space or NUL"));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for InterfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_string_lossy(), f)
+    }
+}
+
+impl fmt::Display for InterfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_string_lossy())
+    }
+}
+
+impl From<&str> for InterfaceName {
+    fn from(s: &str) -> Self {
+        InterfaceName(s.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for InterfaceName {
+    fn from(s: String) -> Self {
+        InterfaceName(s.into_bytes())
+    }
+}
+
+impl From<&[u8]> for InterfaceName {
+    fn from(b: &[u8]) -> Self {
+        InterfaceName(b.to_vec())
+    }
+}
+
+impl From<Vec<u8>> for InterfaceName {
+    fn from(b: Vec<u8>) -> Self {
+        InterfaceName(b)
+    }
+}
+
+impl PartialEq<str> for InterfaceName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for InterfaceName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
 /// A connection-sync daemon's configuration (`ipvsadm --start-daemon`).
 ///
 /// `Display` writes the line `ipvsadm -L --daemon` prints:
@@ -178,13 +320,16 @@ impl fmt::Display for SyncRole {
 /// let d = SyncDaemon::new(SyncRole::Master, "eth0", 7);
 /// assert_eq!(d.to_string(), "master sync daemon (mcast=eth0, syncid=7)");
 /// d.validate().unwrap();
+/// let d = d.with_group("224.0.0.82".parse().unwrap()).with_port(8849).with_ttl(2).with_max_len(1400);
+/// assert_eq!(d.to_string(), "master sync daemon (mcast=eth0, syncid=7, maxlen=1400, group=224.0.0.82, port=8849, ttl=2)");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SyncDaemon {
     /// Master or backup.
     pub role: SyncRole,
     /// The interface for multicast.
-    pub interface: String,
+    pub interface: InterfaceName,
     /// The sync id (0..=255).
     pub sync_id: u32,
     /// Largest sync payload; 0 lets the kernel choose (kernel 4.3+).
@@ -199,27 +344,44 @@ pub struct SyncDaemon {
 
 impl SyncDaemon {
     /// The longest interface name (`IP_VS_IFNAME_MAXLEN` - 1).
-    pub const MAX_INTERFACE_LEN: usize = 15;
+    pub const MAX_INTERFACE_LEN: usize = InterfaceName::MAX_LEN;
     /// ipvsadm's largest sync id.
     pub const MAX_SYNC_ID: u32 = 255;
     /// ipvsadm's largest sync message length.
     pub const MAX_LEN: u16 = 65_507;
 
     /// A daemon with the kernel's defaults for everything optional.
-    pub fn new(role: SyncRole, interface: impl Into<String>, sync_id: u32) -> Self {
+    pub fn new(role: SyncRole, interface: impl Into<InterfaceName>, sync_id: u32) -> Self {
         SyncDaemon { role, interface: interface.into(), sync_id, max_len: 0, group: None, port: 0, ttl: 0 }
+    }
+
+    /// The same daemon with a largest sync payload (`--sync-maxlen`).
+    pub fn with_max_len(mut self, max_len: u16) -> Self {
+        self.max_len = max_len;
+        self
+    }
+
+    /// The same daemon with a multicast group (`--mcast-group`).
+    pub fn with_group(mut self, group: IpAddr) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// The same daemon with a base UDP port (`--mcast-port`).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The same daemon with a multicast TTL (`--mcast-ttl`).
+    pub fn with_ttl(mut self, ttl: u8) -> Self {
+        self.ttl = ttl;
+        self
     }
 
     /// Checks every field against the kernel's and ipvsadm's limits.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        validate_name(Field::SyncInterface, &self.interface, Self::MAX_INTERFACE_LEN)?;
-        if self.interface.contains('/') || self.interface == "." || self.interface == ".." {
-            return Err(ValidationError::BadName {
-                field: Field::SyncInterface,
-                value: self.interface.clone(),
-                reason: "not a valid interface name",
-            });
-        }
+        self.interface.validate()?;
         if self.sync_id > Self::MAX_SYNC_ID {
             return Err(ValidationError::OutOfRange {
                 field: Field::SyncId,
@@ -271,10 +433,11 @@ impl fmt::Display for SyncDaemon {
 ///
 /// ```
 /// use ipvs_core::Info;
-/// let i = Info { version: 0x010201, conn_tab_size: 4096 };
+/// let i = Info::new(0x010201, 4096);
 /// assert_eq!(i.to_string(), "IP Virtual Server version 1.2.1 (size=4096)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Info {
     /// The version as the kernel encodes it: `0x010201` is 1.2.1.
     pub version: u32,
@@ -283,6 +446,12 @@ pub struct Info {
 }
 
 impl Info {
+    /// Version `version` (`0x010201` is 1.2.1) with a connection table of `conn_tab_size`
+    /// buckets.
+    pub const fn new(version: u32, conn_tab_size: u32) -> Self {
+        Info { version, conn_tab_size }
+    }
+
     /// The version as (major, minor, patch).
     pub fn version_triple(&self) -> (u32, u32, u32) {
         ((self.version >> 16) & 0xff, (self.version >> 8) & 0xff, self.version & 0xff)

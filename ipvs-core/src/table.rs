@@ -274,7 +274,7 @@ impl Default for Table {
 pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts { tcp: 900, tcp_fin: 120, udp: 300 };
 
 fn einval() -> Error {
-    Error::Invalid { errno: 22 }
+    Error::invalid(22)
 }
 
 /// `inet_addr_type()`/`ipv6_addr_type()` as far as a table without interfaces can tell.
@@ -489,8 +489,8 @@ impl Table {
 
     /// One service.
     pub fn get_service(&self, key: &ServiceKey) -> Result<ServiceStatus> {
-        let i = self.svc_index(key).ok_or(Error::NotFound(Object::Service))?;
-        self.services.get(i).map(|s| self.status_of(s)).ok_or(Error::NotFound(Object::Service))
+        let i = self.svc_index(key).ok_or(Error::not_found(Object::Service))?;
+        self.services.get(i).map(|s| self.status_of(s)).ok_or(Error::not_found(Object::Service))
     }
 
     /// The dests of a service, newest first; empty for a missing service (as the kernel's dump).
@@ -536,7 +536,7 @@ impl Table {
             Operation::AddService(s) => self.add_service(s),
             Operation::EditService(s) => self.edit_service(s),
             Operation::DeleteService(k) => {
-                let i = self.svc_index(k).ok_or(Error::NotFound(Object::Service))?;
+                let i = self.svc_index(k).ok_or(Error::not_found(Object::Service))?;
                 self.delete_service_at(i);
                 Ok(())
             }
@@ -550,7 +550,7 @@ impl Table {
                 Ok(())
             }
             Operation::Zero(Some(k)) => {
-                let i = self.svc_index(k).ok_or(Error::NotFound(Object::Service))?;
+                let i = self.svc_index(k).ok_or(Error::not_found(Object::Service))?;
                 if let Some(s) = self.services.get_mut(i) {
                     s.cold.iter_mut().for_each(|c| c.stats.zero());
                     s.stats.zero();
@@ -585,7 +585,7 @@ impl Table {
                 };
                 match slot.take() {
                     Some(_) => Ok(()),
-                    None => Err(Error::NotFound(Object::SyncDaemon)),
+                    None => Err(Error::not_found(Object::SyncDaemon)),
                 }
             }
         }
@@ -593,11 +593,11 @@ impl Table {
 
     fn check_modules(&self, s: &Service) -> Result<()> {
         if s.scheduler != Scheduler::Unbound && !self.config.has_scheduler(&s.scheduler) {
-            return Err(Error::SchedulerOrEngineNotFound);
+            return Err(Error::scheduler_or_engine_not_found());
         }
         if let Some(pe) = &s.pe_name {
             if !self.config.persistence_engines.iter().any(|p| p == pe.as_str()) {
-                return Err(Error::SchedulerOrEngineNotFound);
+                return Err(Error::scheduler_or_engine_not_found());
             }
         }
         Ok(())
@@ -605,7 +605,7 @@ impl Table {
 
     fn add_service(&mut self, s: &Service) -> Result<()> {
         if self.svc_index(&s.key).is_some() {
-            return Err(Error::Exists(Object::Service));
+            return Err(Error::exists(Object::Service));
         }
         self.check_modules(s)?;
         let mut service = s.clone();
@@ -629,10 +629,10 @@ impl Table {
     }
 
     fn edit_service(&mut self, s: &Service) -> Result<()> {
-        let i = self.svc_index(&s.key).ok_or(Error::NotFound(Object::Service))?;
+        let i = self.svc_index(&s.key).ok_or(Error::not_found(Object::Service))?;
         self.check_modules(s)?;
         let now = self.now;
-        let svc = self.services.get_mut(i).ok_or(Error::NotFound(Object::Service))?;
+        let svc = self.services.get_mut(i).ok_or(Error::not_found(Object::Service))?;
         let old = svc.service.scheduler.clone();
         if old != s.scheduler {
             let params = svc.params();
@@ -702,11 +702,11 @@ impl Table {
     }
 
     fn add_dest(&mut self, k: &ServiceKey, d: &Destination) -> Result<()> {
-        let i = self.svc_index(k).ok_or(Error::NotFound(Object::Service))?;
+        let i = self.svc_index(k).ok_or(Error::not_found(Object::Service))?;
         self.check_mixed(k.family(), d)?;
-        let svc = self.services.get(i).ok_or(Error::NotFound(Object::Service))?;
+        let svc = self.services.get(i).ok_or(Error::not_found(Object::Service))?;
         if svc.position(&d.key()).is_some() {
-            return Err(Error::Exists(Object::Destination));
+            return Err(Error::exists(Object::Destination));
         }
         let serial = svc.serial;
         let svc_key = svc.service.key;
@@ -757,7 +757,7 @@ impl Table {
             self.mixed_af_dests += 1;
         }
         self.home.insert(view.id, Home::Svc(serial));
-        let svc = self.services.get_mut(i).ok_or(Error::NotFound(Object::Service))?;
+        let svc = self.services.get_mut(i).ok_or(Error::not_found(Object::Service))?;
         svc.views.insert(0, view);
         svc.cold.insert(0, cold);
         update_dest(svc, 0, d, true);
@@ -765,18 +765,18 @@ impl Table {
     }
 
     fn edit_dest(&mut self, k: &ServiceKey, d: &Destination) -> Result<()> {
-        let i = self.svc_index(k).ok_or(Error::NotFound(Object::Service))?;
+        let i = self.svc_index(k).ok_or(Error::not_found(Object::Service))?;
         self.check_mixed(k.family(), d)?;
-        let svc = self.services.get_mut(i).ok_or(Error::NotFound(Object::Service))?;
-        let pos = svc.position(&d.key()).ok_or(Error::NotFound(Object::Destination))?;
+        let svc = self.services.get_mut(i).ok_or(Error::not_found(Object::Service))?;
+        let pos = svc.position(&d.key()).ok_or(Error::not_found(Object::Destination))?;
         update_dest(svc, pos, d, false);
         Ok(())
     }
 
     fn delete_dest(&mut self, k: &ServiceKey, d: &DestinationKey) -> Result<()> {
-        let i = self.svc_index(k).ok_or(Error::NotFound(Object::Service))?;
-        let svc = self.services.get_mut(i).ok_or(Error::NotFound(Object::Service))?;
-        let pos = svc.position(d).ok_or(Error::NotFound(Object::Destination))?;
+        let i = self.svc_index(k).ok_or(Error::not_found(Object::Service))?;
+        let svc = self.services.get_mut(i).ok_or(Error::not_found(Object::Service))?;
+        let pos = svc.position(d).ok_or(Error::not_found(Object::Destination))?;
         let mut v = svc.views.remove(pos);
         let c = svc.cold.remove(pos);
         v.available = false;
@@ -795,8 +795,8 @@ impl Table {
             return Err(einval());
         }
         if let Some(ifs) = &self.config.interfaces {
-            if !ifs.iter().any(|i| i == &d.interface) {
-                return Err(Error::NotFound(Object::Interface));
+            if !ifs.iter().any(|i| i.as_bytes() == d.interface.as_bytes()) {
+                return Err(Error::not_found(Object::Interface));
             }
         }
         let slot_taken = match d.role {
@@ -804,7 +804,7 @@ impl Table {
             SyncRole::Backup => self.backup.is_some(),
         };
         if slot_taken {
-            return Err(Error::Exists(Object::SyncDaemon));
+            return Err(Error::exists(Object::SyncDaemon));
         }
         let mut c = d.clone();
         let group = c.group.unwrap_or(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 81)));
@@ -977,7 +977,7 @@ impl Table {
 
 fn sched_err(e: SchedInitError) -> Error {
     match e {
-        SchedInitError::NotFound => Error::SchedulerOrEngineNotFound,
+        SchedInitError::NotFound => Error::scheduler_or_engine_not_found(),
         SchedInitError::TooManyDests => einval(),
     }
 }
@@ -1054,13 +1054,13 @@ fn update_dest(svc: &mut Svc, pos: usize, d: &Destination, add: bool) {
 /// let mut t = MemoryBackend::new();
 /// let key = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
 /// t.add_service(&Service::new(key).with_scheduler(Scheduler::Rr)).unwrap();
-/// assert_eq!(t.add_service(&Service::new(key)), Err(Error::Exists(Object::Service)));
+/// assert_eq!(t.add_service(&Service::new(key)), Err(Error::exists(Object::Service)));
 /// t.add_destination(&key, &Destination::new("192.168.1.1:80".parse().unwrap())).unwrap();
 /// t.add_destination(&key, &Destination::new("192.168.1.2:80".parse().unwrap())).unwrap();
 /// let dests = t.destinations(&key).unwrap();
 /// assert_eq!(dests[0].dest.addr.to_string(), "192.168.1.2"); // newest first
 /// let twos = Service::new(ServiceKey::tcp("10.0.0.2".parse().unwrap(), 80)).with_scheduler(Scheduler::Twos);
-/// assert_eq!(t.add_service(&twos), Err(Error::SchedulerOrEngineNotFound)); // not in Debian's kernel
+/// assert_eq!(t.add_service(&twos), Err(Error::scheduler_or_engine_not_found())); // not in Debian's kernel
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryBackend {

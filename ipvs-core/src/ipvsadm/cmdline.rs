@@ -1036,7 +1036,7 @@ impl<'p, 'r> State<'p, 'r> {
             CMD_TIMEOUT => Command::SetTimeouts(self.timeouts),
             CMD_STARTDAEMON => Command::StartDaemon(SyncDaemon {
                 role: if self.daemon.state == 2 { SyncRole::Backup } else { SyncRole::Master },
-                interface: self.daemon.ifn,
+                interface: self.daemon.ifn.into(),
                 sync_id: self.daemon.syncid,
                 max_len: self.daemon.maxlen,
                 group: self.daemon.group,

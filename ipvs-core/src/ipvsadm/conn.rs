@@ -39,7 +39,17 @@ pub const CONN_SYNC_HEADER: &str =
     "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires\n";
 
 /// The protocol of a connection entry, as the kernel names it (`ip_vs_proto_name`).
+///
+/// [`ConnProtocol::Other`] holds only numbers without a name of their own (built by
+/// [`ConnProtocol::from_raw`] and [`ConnProtocol::from_name`]).
+///
+/// ```
+/// use ipvs_core::ipvsadm::conn::ConnProtocol;
+/// assert_eq!(ConnProtocol::from_name("IP_6"), Some(ConnProtocol::Tcp));
+/// assert_eq!(ConnProtocol::from_raw(47).name(), "IP_47");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConnProtocol {
     /// `IP`: a persistence template of a firewall-mark service.
     Ip,
@@ -54,7 +64,19 @@ pub enum ConnProtocol {
     /// `ICMPv6`.
     Icmpv6,
     /// `IP_<n>`: any other protocol number.
-    Other(u16),
+    Other(OtherConnProtocol),
+}
+
+/// A protocol number of a connection entry without a name of its own (built only by
+/// [`ConnProtocol::from_raw`] and [`ConnProtocol::from_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OtherConnProtocol(u16);
+
+impl OtherConnProtocol {
+    /// The protocol number.
+    pub fn get(self) -> u16 {
+        self.0
+    }
 }
 
 impl ConnProtocol {
@@ -67,7 +89,7 @@ impl ConnProtocol {
             ConnProtocol::Sctp => "SCTP".into(),
             ConnProtocol::Icmp => "ICMP".into(),
             ConnProtocol::Icmpv6 => "ICMPv6".into(),
-            ConnProtocol::Other(n) => format!("IP_{n}"),
+            ConnProtocol::Other(n) => format!("IP_{}", n.0),
         }
     }
 
@@ -80,8 +102,27 @@ impl ConnProtocol {
             "SCTP" => ConnProtocol::Sctp,
             "ICMP" => ConnProtocol::Icmp,
             "ICMPv6" => ConnProtocol::Icmpv6,
-            _ => ConnProtocol::Other(s.strip_prefix("IP_")?.parse().ok()?),
+            _ => {
+                let digits = s.strip_prefix("IP_")?;
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                ConnProtocol::from_raw(digits.parse().ok()?)
+            }
         })
+    }
+
+    /// The protocol with IP protocol number `raw`.
+    pub fn from_raw(raw: u16) -> Self {
+        match raw {
+            0 => ConnProtocol::Ip,
+            1 => ConnProtocol::Icmp,
+            6 => ConnProtocol::Tcp,
+            17 => ConnProtocol::Udp,
+            58 => ConnProtocol::Icmpv6,
+            132 => ConnProtocol::Sctp,
+            n => ConnProtocol::Other(OtherConnProtocol(n)),
+        }
     }
 
     /// The IP protocol number.
@@ -93,7 +134,7 @@ impl ConnProtocol {
             ConnProtocol::Udp => 17,
             ConnProtocol::Icmpv6 => 58,
             ConnProtocol::Sctp => 132,
-            ConnProtocol::Other(n) => n,
+            ConnProtocol::Other(n) => n.0,
         }
     }
 }

@@ -126,24 +126,11 @@ pub struct ProcIpVs {
 }
 
 fn proto_from_name(s: &str) -> Option<Protocol> {
-    Some(match ConnProtocol::from_name(s)? {
-        ConnProtocol::Tcp => Protocol::Tcp,
-        ConnProtocol::Udp => Protocol::Udp,
-        ConnProtocol::Sctp => Protocol::Sctp,
-        other => Protocol::Other(other.to_raw()),
-    })
+    Some(Protocol::from_raw(ConnProtocol::from_name(s)?.to_raw()))
 }
 
 fn proto_name(p: Protocol) -> String {
-    match p {
-        Protocol::Tcp => "TCP".into(),
-        Protocol::Udp => "UDP".into(),
-        Protocol::Sctp => "SCTP".into(),
-        Protocol::Other(0) => "IP".into(),
-        Protocol::Other(1) => "ICMP".into(),
-        Protocol::Other(58) => "ICMPv6".into(),
-        Protocol::Other(n) => format!("IP_{n}"),
-    }
+    ConnProtocol::from_raw(p.to_raw()).name()
 }
 
 fn addr_port(s: &str) -> Option<(IpAddr, u16)> {

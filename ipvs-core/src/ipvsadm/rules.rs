@@ -351,7 +351,7 @@ impl RuleSet {
         match op {
             Operation::AddService(s) => {
                 if index.0.contains_key(&s.key) {
-                    return Err(Error::Exists(Object::Service));
+                    return Err(Error::exists(Object::Service));
                 }
                 let mut s = s.clone();
                 s.flags = s.flags_to_write();
@@ -372,7 +372,7 @@ impl RuleSet {
             Operation::AddDestination(k, d) => {
                 let dests = &mut self.services[index.find(k)?].1;
                 if dests.iter().any(|x| x.key() == d.key()) {
-                    return Err(Error::Exists(Object::Destination));
+                    return Err(Error::exists(Object::Destination));
                 }
                 dests.insert(0, d.clone());
             }
@@ -381,13 +381,13 @@ impl RuleSet {
                     .1
                     .iter_mut()
                     .find(|x| x.key() == d.key())
-                    .ok_or(Error::NotFound(Object::Destination))?;
+                    .ok_or(Error::not_found(Object::Destination))?;
                 *slot = d.clone();
             }
             Operation::DeleteDestination(k, dk) => {
                 let dests = &mut self.services[index.find(k)?].1;
                 let j =
-                    dests.iter().position(|x| x.key() == *dk).ok_or(Error::NotFound(Object::Destination))?;
+                    dests.iter().position(|x| x.key() == *dk).ok_or(Error::not_found(Object::Destination))?;
                 dests.remove(j);
             }
             Operation::Flush => {
@@ -469,7 +469,7 @@ impl ServiceIndex {
     }
 
     fn find(&self, key: &ServiceKey) -> Result<usize, Error> {
-        self.0.get(key).copied().ok_or(Error::NotFound(Object::Service))
+        self.0.get(key).copied().ok_or(Error::not_found(Object::Service))
     }
 }
 
