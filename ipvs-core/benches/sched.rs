@@ -15,7 +15,7 @@ use ipvs_core::sched::{
 };
 use ipvs_core::Scheduler;
 
-const SCHEDULERS: [Scheduler; 14] = Scheduler::KNOWN;
+const SCHEDULERS: &[Scheduler] = Scheduler::KNOWN;
 
 fn dests(n: usize) -> Vec<DestView> {
     (0..n)
@@ -65,7 +65,7 @@ fn rate(kind: &Scheduler, n: usize, iters: usize) -> f64 {
 
 fn print_rates() {
     println!("{:<6} {:>18} {:>18}", "sched", "10 servers", "100 servers");
-    for kind in &SCHEDULERS {
+    for kind in SCHEDULERS {
         let r10 = rate(kind, 10, 2_000_000);
         let r100 = rate(kind, 100, 2_000_000);
         println!("{:<6} {:>12.1} M decisions/s {:>12.1} M decisions/s", kind.name(), r10 / 1e6, r100 / 1e6);
@@ -77,7 +77,7 @@ fn bench(c: &mut Criterion) {
     for n in [10usize, 100] {
         let mut g = c.benchmark_group(format!("schedule/{n}"));
         g.throughput(Throughput::Elements(1));
-        for kind in &SCHEDULERS {
+        for kind in SCHEDULERS {
             let ds = dests(n);
             let mut s = AnySched::new(kind, SvcParams::v4(), &ds, Time::ZERO).expect("scheduler");
             let mut rng = SplitMix64::new(1);

@@ -18,7 +18,8 @@
 //!
 //! Each step of a plan carries its **undo**: the operations that restore what the step changed,
 //! computed from the current table at planning time. [`Plan::rollback`] applies the undos of
-//! the steps that succeeded, newest first: a best-effort return to the table as it was
+//! the steps that succeeded and of those whose effect is unknown
+//! ([`Error::may_have_applied`]), newest first: a best-effort return to the table as it was
 //! (statistics and connections of deleted objects cannot come back).
 //!
 //! Everything here is pure: reading the current table and applying the plan go through a
@@ -454,12 +455,12 @@ fn plan_checked<C: TableEntry, D: TableEntry>(current: &[C], desired: &[D]) -> P
 /// ```
 /// use ipvs_core::plan::plan_for;
 /// use ipvs_core::table::MemoryBackend;
-/// use ipvs_core::{Service, ServiceKey};
+/// use ipvs_core::{OnError, Service, ServiceKey};
 /// let mut mem = MemoryBackend::new();
 /// let desired = vec![(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), vec![])];
 /// let p = plan_for(&mut mem, &desired).unwrap();
 /// assert_eq!(p.to_string(), "-A -t 10.0.0.1:80 -s wlc\n");
-/// assert!(p.apply(&mut mem, true).is_ok());
+/// assert!(p.apply(&mut mem, OnError::Stop).is_ok());
 /// assert!(plan_for(&mut mem, &desired).unwrap().is_empty());
 /// ```
 pub fn plan_for<B: Backend + ?Sized, D: TableEntry>(backend: &mut B, desired: &[D]) -> Result<Plan> {

@@ -248,7 +248,7 @@ impl ServiceKey {
     ///
     /// ```
     /// use ipvs_core::{Protocol, ServiceKey};
-    /// let odd = ServiceKey::Addr { protocol: Protocol::Other(99), addr: "10.0.0.1".parse().unwrap(), port: 9 };
+    /// let odd = ServiceKey::Addr { protocol: Protocol::from_raw(99), addr: "10.0.0.1".parse().unwrap(), port: 9 };
     /// assert!(odd.validate().is_err()); // cannot be created
     /// assert!(odd.validate_lookup().is_ok()); // can be deleted
     /// ```

@@ -372,7 +372,8 @@ const TCP_INPUT_ONLY: [[TcpState; 11]; 4] = [
 /// A live connection or template, as [`Simulator::connections`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConnSnapshot {
-    /// The protocol (`Protocol::Other(0)` for a fwmark template, whose protocol is IPPROTO_IP).
+    /// The protocol (`Protocol::from_raw(0)`, an [`Protocol::Other`], for a fwmark template,
+    /// whose protocol is IPPROTO_IP).
     pub protocol: Protocol,
     /// Client address and port (port 0 and the masked address for a template).
     pub client: SocketAddr,

@@ -10,17 +10,19 @@
 //! The rules are those of the **Debian 6.1.192** kernel (the project's test VM), read from its
 //! `net/netfilter/ipvs/ip_vs_ctl.c`:
 //!
-//! * errors: NEW_SERVICE on an existing service → [`Error::Exists`]`(Service)`; anything on a
-//!   missing service → [`Error::NotFound`]`(Service)` (`ESRCH`); an unknown or unavailable
-//!   scheduler or persistence engine → [`Error::SchedulerOrEngineNotFound`] (`ENOENT`, checked
-//!   after the existence check); NEW_DEST on an existing dest → `Exists(Destination)`;
-//!   SET/DEL_DEST on a missing dest → `NotFound(Destination)` (`ENOENT`); binding mh to a
-//!   service with more dests than its 4093 slots → [`Error::Invalid`]` { errno: 22 }`;
-//!   a mixed-family dest while a sync daemon runs, or a sync daemon while a mixed-family dest
-//!   exists → `Invalid { errno: 22 }`; an IPv6 link-local dest → `Invalid { errno: 22 }` (the
-//!   kernel accepts link-local only when it is a local address, which this table cannot know); sync daemons: `Exists(SyncDaemon)` (`EEXIST`) and
-//!   `NotFound(SyncDaemon)` (`ESRCH`). Every operation is validated first
-//!   ([`Operation::validate`]).
+//! * errors: NEW_SERVICE on an existing service → [`Error::exists`]`(Object::Service)`;
+//!   anything on a missing service → [`Error::not_found`]`(Object::Service)` (`ESRCH`); an
+//!   unknown or unavailable scheduler or persistence engine →
+//!   [`Error::SchedulerOrEngineNotFound`] (`ENOENT`, checked after the existence check);
+//!   NEW_DEST on an existing dest → `exists(Object::Destination)`; SET/DEL_DEST on a missing
+//!   dest → `not_found(Object::Destination)` (`ENOENT`); binding mh to a service with more
+//!   dests than its 4093 slots → [`Error::invalid`]`(22)`; a mixed-family dest while a sync
+//!   daemon runs, or a sync daemon while a mixed-family dest exists → `invalid(22)`; an IPv6
+//!   link-local dest → `invalid(22)` (the kernel accepts link-local only when it is a local
+//!   address, which this table cannot know); sync daemons: `exists(Object::SyncDaemon)`
+//!   (`EEXIST`) and `not_found(Object::SyncDaemon)` (`ESRCH`); a sync daemon on an interface
+//!   that [`TableConfig::interfaces`] does not list → `not_found(Object::Interface)`
+//!   (`ENODEV`). Every operation is validated first ([`Operation::validate`]).
 //! * real servers are listed **newest first** (the kernel inserts at the list head); editing
 //!   does not move a dest;
 //! * services are listed in **insertion order**. The kernel lists them in hash-table order,

@@ -11,7 +11,7 @@ use ipvs_core::ipvsadm::cmdline::{parse, CmdError, Command, ListCommand, ListFor
 use ipvs_core::ipvsadm::Resolver;
 use ipvs_core::{
     AddressFamily, DestinationKey, ForwardMethod, Netmask, Operation, Protocol, Scheduler, ServiceFlags,
-    ServiceKey, SyncRole, Timeouts, TunnelFlags, TunnelType,
+    ServiceKey, SyncDaemon, SyncRole, Timeouts, TunnelFlags, TunnelType,
 };
 
 fn p(args: &str) -> Result<Command, CmdError> {
@@ -56,7 +56,8 @@ fn persistent_timeout_is_optional() {
     assert_eq!(err("-A -t 10.0.0.1:0 -p rr"), "invalid timeout value `rr' specified");
     assert_eq!(err("-A -t 10.0.0.1:0 -p 0"), "invalid timeout value `0' specified");
     assert_eq!(err("-A -t 10.0.0.1:0 -p 2678401"), "invalid timeout value `2678401' specified");
-    assert!(p("-A -t 10.0.0.1:0 -p 2678400").is_ok());
+    let Command::AddService(s) = p("-A -t 10.0.0.1:0 -p 2678400").unwrap() else { panic!() };
+    assert_eq!((s.flags, s.timeout), (ServiceFlags::PERSISTENT, 2_678_400));
 }
 
 #[test]
@@ -107,7 +108,10 @@ fn fwmark_services() {
     assert_eq!(err("-D -f 4294967296"), "invalid fwmark value `4294967296' specified");
     assert_eq!(err("-D -6 -f 5"), "-6 used before -f\n");
     // -6 is no option bit: it may repeat and goes with any command.
-    assert!(p("-D -f 5 -6 -6").is_ok());
+    assert_eq!(
+        p("-D -f 5 -6 -6").unwrap(),
+        Command::DeleteService(ServiceKey::fwmark(5, AddressFamily::Inet6))
+    );
     assert_eq!(err("-C -f 1"), "Illegal 'service-address' option with the 'flush' command");
 }
 
@@ -138,8 +142,12 @@ fn real_server_ports() {
 #[test]
 fn weights_and_thresholds() {
     // Debian's ipvsadm (the reference) accepts weights up to INT_MAX (Debian bug #814348).
-    p("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 65536").unwrap();
-    p("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 2147483647").unwrap();
+    let weight = |args: &str| match p(args).unwrap() {
+        Command::AddDest(_, d) => d.weight,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(weight("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 65536"), 65_536);
+    assert_eq!(weight("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 2147483647"), 2_147_483_647);
     assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -w 2147483648"), "illegal weight specified");
     assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -w -1"), "illegal weight specified");
     assert_eq!(err("-a -t 10.0.0.1:80 -r 10.1.1.1 -x 2147483648"), "illegal u_threshold specified");
@@ -164,6 +172,7 @@ fn mixed_families_and_tunnels() {
     else {
         panic!()
     };
+    assert_eq!((d.addr, d.port, d.forward), (v4("2001:db8::1"), 80, ForwardMethod::Tunnel));
     assert_eq!((d.tunnel.kind, d.tunnel.port, d.tunnel.flags), (TunnelType::Gue, 6080, TunnelFlags::CSUM));
     assert_eq!(
         err("-a -t 10.0.0.1:80 -r 10.1.1.1 --tun-type gre"),
@@ -195,10 +204,14 @@ fn mixed_families_and_tunnels() {
 #[test]
 fn service_rules() {
     assert_eq!(err("-A -t 10.0.0.1:0"), "Zero port specified for non-persistent service");
-    assert!(p("-A -f 1").is_ok());
+    let Command::AddService(s) = p("-A -f 1").unwrap() else { panic!() };
+    assert_eq!((s.key, s.flags), (ServiceKey::fwmark(1, AddressFamily::Inet), ServiceFlags::empty()));
     assert_eq!(err("-A -t 10.0.0.1:53 -o"), "One-Packet Scheduling is only for UDP virtual services");
-    assert!(p("-A -u 10.0.0.1:53 -o").is_ok());
-    assert!(p("-A -f 2 -o").is_ok());
+    // -o sets the one-packet flag (and nothing else) on UDP and firewall-mark services.
+    let Command::AddService(s) = p("-A -u 10.0.0.1:53 -o").unwrap() else { panic!() };
+    assert_eq!((s.key, s.flags), (ServiceKey::udp(v4("10.0.0.1"), 53), ServiceFlags::ONEPACKET));
+    let Command::AddService(s) = p("-A -f 2 -o").unwrap() else { panic!() };
+    assert_eq!((s.key, s.flags), (ServiceKey::fwmark(2, AddressFamily::Inet), ServiceFlags::ONEPACKET));
     // Scheduler flags are checked against -s wherever it is, and wlc when absent.
     let Command::AddService(s) = p("-A -t 10.0.0.1:80 -b sh-port,sh-fallback -s sh").unwrap() else {
         panic!()
@@ -305,14 +318,8 @@ fn popt_syntax() {
     // A required argument is the next word even if it looks like an option.
     assert_eq!(err("-A -s -t 10.0.0.1:80"), "unexpected argument 10.0.0.1:80");
     // Plain words are left over: --set takes three, others none.
-    assert_eq!(
-        p("--set 900 120 300").unwrap(),
-        Command::SetTimeouts(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 })
-    );
-    assert_eq!(
-        p("900 --set 120 300").unwrap(),
-        Command::SetTimeouts(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 })
-    );
+    assert_eq!(p("--set 900 120 300").unwrap(), Command::SetTimeouts(Timeouts::new(900, 120, 300)));
+    assert_eq!(p("900 --set 120 300").unwrap(), Command::SetTimeouts(Timeouts::new(900, 120, 300)));
     assert_eq!(err("--set 1 2"), "--set option requires 3 timeout values");
     assert_eq!(err("--set 1 2 3 4"), "unexpected argument 4");
     assert_eq!(err("--set 1 2 2678401"), "invalid timeout value `2678401' specified");
@@ -366,7 +373,9 @@ fn list_targets() {
 #[test]
 fn daemons() {
     let Command::StartDaemon(d) = p("--start-daemon backup").unwrap() else { panic!() };
-    assert_eq!((d.role, d.interface.as_str(), d.sync_id), (SyncRole::Backup, "eth0", 0));
+    assert_eq!((d.role, d.interface.as_bytes(), d.sync_id), (SyncRole::Backup, &b"eth0"[..], 0));
+    // Nothing else given: the kernel's defaults (0 and None) are left for it to fill in.
+    assert_eq!(d, SyncDaemon::new(SyncRole::Backup, "eth0", 0));
     let Command::StartDaemon(d) = p(
         "--start-daemon master --mcast-interface averyveryverylongname --syncid 255 --sync-maxlen 65507 --mcast-group ff02::1 --mcast-port 1 --mcast-ttl 255",
     )
@@ -376,6 +385,14 @@ fn daemons() {
     assert_eq!(d.interface, "averyveryverylo");
     assert_eq!((d.sync_id, d.max_len, d.port, d.ttl), (255, 65507, 1, 255));
     assert_eq!(d.group, Some("ff02::1".parse().unwrap()));
+    assert_eq!(
+        d,
+        SyncDaemon::new(SyncRole::Master, "averyveryverylo", 255)
+            .with_max_len(65507)
+            .with_group("ff02::1".parse().unwrap())
+            .with_port(1)
+            .with_ttl(255)
+    );
     assert_eq!(err("--start-daemon master --syncid 256"), "illegal syncid specified");
     assert_eq!(err("--start-daemon master --sync-maxlen 65508"), "illegal sync-maxlen specified");
     assert_eq!(err("--start-daemon master --mcast-ttl 0"), "illegal mcast-ttl specified");
@@ -429,13 +446,14 @@ fn names_through_a_resolver() {
     let Command::DeleteService(k) = parser.parse(&["-D", "-t", "www:http"]).unwrap() else { panic!() };
     assert_eq!(k, ServiceKey::tcp(v4("10.0.0.80"), 80));
     // Ports are looked up for the protocol of the service; UDP has no "http" here.
-    assert!(parser.parse(&["-D", "-u", "www:http"]).is_err());
+    let bad_address = "illegal virtual server address[:port] specified";
+    assert_eq!(parser.parse(&["-D", "-u", "www:http"]).unwrap_err().to_string(), bad_address);
     // Without a resolver, names fail like unknown names.
-    assert!(parse(&["-D", "-t", "www:http"]).is_err());
+    assert_eq!(parse(&["-D", "-t", "www:http"]).unwrap_err().to_string(), bad_address);
 }
 
 #[test]
 fn nul_cuts_an_argument() {
     let Command::AddService(s) = parse(&["-A", "-t", "10.0.0.1:80\0junk"]).unwrap() else { panic!() };
-    assert_eq!(s.key.port(), 80);
+    assert_eq!(s.key, ServiceKey::tcp(v4("10.0.0.1"), 80));
 }

@@ -110,7 +110,7 @@ proptest! {
             }
         }
         if let Ok(set) = RuleSet::from_text(&text) {
-            let _ = list::list_all(&ipvs_core::Info { version: 0x010201, conn_tab_size: 4096 }, &set.to_statuses(), &ListFormat::default(), &NumericResolver);
+            let _ = list::list_all(&ipvs_core::Info::new(0x010201, 4096), &set.to_statuses(), &ListFormat::default(), &NumericResolver);
         }
     }
 

@@ -169,7 +169,7 @@ fn arb_conn() -> impl Strategy<Value = Connection> {
                 ConnProtocol::Ip,
                 ConnProtocol::Icmp,
                 ConnProtocol::Icmpv6,
-                ConnProtocol::Other(47),
+                ConnProtocol::from_raw(47),
             ][p],
             client_addr: c,
             client_port: cp,

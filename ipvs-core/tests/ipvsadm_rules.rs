@@ -10,8 +10,8 @@ use ipvs_core::ipvsadm::cmdline::{CmdError, Command, Parser};
 use ipvs_core::ipvsadm::list::natural_service_order;
 use ipvs_core::ipvsadm::rules::{parse_rules, restore, tokenize, CommentMode, RuleSet, RulesError};
 use ipvs_core::{
-    AddressFamily, Destination, Error, ForwardMethod, Netmask, Object, Operation, PeName, Protocol,
-    Scheduler, Service, ServiceFlags, ServiceKey, Tunnel, TunnelFlags, TunnelType,
+    AddressFamily, Destination, Error, Field, ForwardMethod, Netmask, Object, Operation, PeName, Protocol,
+    Scheduler, Service, ServiceFlags, ServiceKey, Tunnel, TunnelFlags, TunnelType, ValidationError,
 };
 use proptest::prelude::*;
 
@@ -43,6 +43,8 @@ fn reader_splits_like_config_stream() {
     let t = words(&format!("-A {long}\n"));
     assert_eq!(t[0].1.len(), 3);
     assert_eq!(t[0].1[1].len(), 4096);
+    // The rest of the long word is a word of its own.
+    assert_eq!(t, vec![(1, vec!["-A".to_string(), "x".repeat(4096), "x".repeat(904)])]);
     // Vertical tab and form feed are not separators here.
     assert_eq!(words("-C\x0b\n"), vec![(1, w(&["-C\x0b"]))]);
 }
@@ -53,6 +55,11 @@ fn restore_stops_at_fatal_errors_and_skips_popt_errors() {
     let text = "-A -t 10.0.0.1:80\n-L --bogus\n-A -t 10.0.0.2:80\n-A -t 10.0.0.3:0\n-A -t 10.0.0.4:80\n";
     let r = restore(text, CommentMode::Ipvsadm, &p);
     assert_eq!(r.lines.iter().map(|l| l.line).collect::<Vec<_>>(), vec![1, 3]);
+    // The lines kept are the services they add, with ipvsadm's defaults.
+    let added = |a: &str| Command::AddService(Service::new(ServiceKey::tcp(a.parse().unwrap(), 80)));
+    assert_eq!(r.lines[0].command, added("10.0.0.1"));
+    assert_eq!(r.lines[1].command, added("10.0.0.2"));
+    assert_eq!(r.lines[1].args, w(&["-A", "-t", "10.0.0.2:80"]));
     assert_eq!(r.errors.len(), 1);
     assert_eq!(r.errors[0].to_string(), "line 2: --bogus: unknown option");
     let fatal = r.fatal.unwrap();
@@ -60,21 +67,29 @@ fn restore_stops_at_fatal_errors_and_skips_popt_errors() {
     assert_eq!(fatal.error.exit_code(), 2);
     // -R inside -R: "Try ..." and exit 255.
     let r = restore("-C\n-R\n-C\n", CommentMode::Ipvsadm, &p);
-    assert_eq!(r.lines.len(), 1);
-    assert_eq!(r.fatal.unwrap().error.exit_code(), 255);
+    assert_eq!(r.lines.iter().map(|l| (l.line, &l.command)).collect::<Vec<_>>(), vec![(1, &Command::Clear)]);
+    let fatal = r.fatal.unwrap();
+    assert_eq!((fatal.line, fatal.error.exit_code()), (2, 255));
+    assert_eq!(fatal.error, CmdError::TryHelp { program: "ipvsadm".into() });
     // -h prints the usage and ends the restore with status 0.
     let r = restore("-C\n-h\n-C\n", CommentMode::Ipvsadm, &p);
-    assert_eq!(r.lines.last().unwrap().command, Command::Help);
-    assert_eq!(r.lines.len(), 2);
+    assert_eq!(
+        r.lines.iter().map(|l| (l.line, &l.command)).collect::<Vec<_>>(),
+        vec![(1, &Command::Clear), (2, &Command::Help)]
+    );
+    assert_eq!(r.fatal, None);
     // The lenient reading drops '#' lines (only at the very start of a line).
     let r = restore("#c\n-C\n  # not a comment\n", CommentMode::Restore, &p);
-    assert_eq!(r.lines.len(), 1);
-    assert_eq!(r.fatal.unwrap().line, 3);
+    assert_eq!(r.lines.iter().map(|l| (l.line, &l.command)).collect::<Vec<_>>(), vec![(2, &Command::Clear)]);
+    let fatal = r.fatal.unwrap();
+    assert_eq!((fatal.line, fatal.error), (3, CmdError::TryHelp { program: "ipvsadm".into() }));
     // It also gives the last line a newline, as ipvsadm-restore's echo does.
-    assert_eq!(restore("-C  ", CommentMode::Restore, &p).lines.len(), 1);
+    let r = restore("-C  ", CommentMode::Restore, &p);
+    assert_eq!(r.lines.iter().map(|l| (l.line, &l.command)).collect::<Vec<_>>(), vec![(1, &Command::Clear)]);
     assert_eq!(restore("-C  ", CommentMode::Ipvsadm, &p).lines.len(), 0);
     // parse_rules fails on any error.
-    assert_eq!(parse_rules(text, CommentMode::Ipvsadm, &p).unwrap_err().line, 2);
+    let e = parse_rules(text, CommentMode::Ipvsadm, &p).unwrap_err();
+    assert_eq!((e.line, e.to_string()), (2, "line 2: --bogus: unknown option".to_string()));
 }
 
 fn key(s: &str) -> ServiceKey {
@@ -117,15 +132,30 @@ fn ruleset_follows_the_kernel() {
         Err(RulesError::Apply { line, error }) => (line, error),
         other => panic!("{other:?}"),
     };
-    assert_eq!(err("-A -t 1.1.1.1:1\n-A -t 1.1.1.1:1"), (2, Error::Exists(Object::Service)));
-    assert_eq!(err("-a -t 1.1.1.1:1 -r 2.2.2.2"), (1, Error::NotFound(Object::Service)));
-    assert_eq!(err("-A -t 1.1.1.1:1\n-d -t 1.1.1.1:1 -r 2.2.2.2"), (2, Error::NotFound(Object::Destination)));
+    assert_eq!(err("-A -t 1.1.1.1:1\n-A -t 1.1.1.1:1"), (2, Error::exists(Object::Service)));
+    assert_eq!(err("-a -t 1.1.1.1:1 -r 2.2.2.2"), (1, Error::not_found(Object::Service)));
+    assert_eq!(
+        err("-A -t 1.1.1.1:1\n-d -t 1.1.1.1:1 -r 2.2.2.2"),
+        (2, Error::not_found(Object::Destination))
+    );
     assert_eq!(
         err("-A -t 1.1.1.1:1\n-a -t 1.1.1.1:1 -r 2.2.2.2\n-a -t 1.1.1.1:1 -r 2.2.2.2"),
-        (3, Error::Exists(Object::Destination))
+        (3, Error::exists(Object::Destination))
     );
     // Thresholds the kernel refuses (lower above upper).
-    assert!(matches!(err("-A -t 1.1.1.1:1\n-a -t 1.1.1.1:1 -r 2.2.2.2 -y 5"), (2, Error::Validation(_))));
+    let (line, error) = err("-A -t 1.1.1.1:1\n-a -t 1.1.1.1:1 -r 2.2.2.2 -y 5");
+    assert_eq!(
+        (line, error),
+        (
+            2,
+            Error::Validation(ValidationError::OutOfRange {
+                field: Field::LowerThreshold,
+                value: 5,
+                min: 0,
+                max: 0
+            })
+        )
+    );
     // -C empties the table.
     assert!(RuleSet::from_text("-A -t 1.1.1.1:1\n-C\n").unwrap().services.is_empty());
     let mut set = RuleSet::new();
@@ -231,8 +261,13 @@ fn arb_dest(svc: ServiceKey) -> impl Strategy<Value = Destination> {
                         TunnelType::Gre => TunnelFlags::from_bits_retain(tflags & 1),
                         _ => TunnelFlags::from_bits_retain(tflags),
                     };
-                    let port = if kind == TunnelType::Gue { tun_port } else { 0 };
-                    d = d.with_tunnel(Tunnel { kind, port, flags });
+                    let tunnel = match kind {
+                        TunnelType::Ipip => Tunnel::ipip(),
+                        TunnelType::Gue => Tunnel::gue(tun_port),
+                        TunnelType::Gre => Tunnel::gre(),
+                        other => unreachable!("kind is 0..3, got {other:?}"),
+                    };
+                    d = d.with_tunnel(tunnel.with_flags(flags));
                 }
                 d
             })

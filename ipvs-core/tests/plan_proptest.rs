@@ -11,9 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 use ipvs_core::plan::{plan, plan_for, PlanError, Step};
 use ipvs_core::table::MemoryBackend;
 use ipvs_core::{
-    AddressFamily, Backend, Destination, DestinationKey, DestinationStatus, Error, ForwardMethod, Info,
-    Netmask, Object, Operation, PeName, Result, Scheduler, Service, ServiceFlags, ServiceKey, ServiceStatus,
-    SyncDaemon, Timeouts, Tunnel, TunnelFlags, TunnelType,
+    AddressFamily, Backend, Destination, DestinationKey, DestinationStatus, Error, ErrorKind, Field,
+    ForwardMethod, Info, Netmask, Object, OnError, Operation, PeName, Result, Scheduler, Service,
+    ServiceFlags, ServiceKey, ServiceStatus, SyncDaemon, Timeouts, Tunnel, TunnelFlags, ValidationError,
 };
 use proptest::prelude::*;
 
@@ -75,7 +75,7 @@ fn arb_dest(family: AddressFamily) -> impl Strategy<Value = Destination> {
                 .with_weight(weight)
                 .with_thresholds(thr * 10, thr * 5);
             if forward == ForwardMethod::Tunnel && tun == 1 {
-                d = d.with_tunnel(Tunnel { kind: TunnelType::Gue, port: 6080, flags: TunnelFlags::CSUM });
+                d = d.with_tunnel(Tunnel::gue(6080).with_flags(TunnelFlags::CSUM));
             }
             d
         },
@@ -162,11 +162,35 @@ fn minimal_len(current: &Config, desired: &Config) -> usize {
     n
 }
 
+/// How [`Flaky`] fails a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The kernel refuses the command (`EINVAL`): nothing changes.
+    Refused,
+    /// The command is carried out, but its answer is lost: the caller sees [`Error::Timeout`]
+    /// (if the command itself fails, the caller sees that failure instead).
+    AppliedThenTimeout,
+    /// The command is never sent ([`Error::NotSent`]): nothing changes.
+    NotSent,
+}
+
+fn arb_failure() -> impl Strategy<Value = Failure> {
+    prop_oneof![Just(Failure::Refused), Just(Failure::AppliedThenTimeout), Just(Failure::NotSent)]
+}
+
+fn on_error(stop: bool) -> OnError {
+    if stop {
+        OnError::Stop
+    } else {
+        OnError::Continue
+    }
+}
+
 /// Wraps a backend and fails the write operations whose index (counted over all writes) is in
-/// `fail`, changing nothing for them, as the kernel does for a refused command.
+/// `fail`, in the way given there.
 struct Flaky<B> {
     inner: B,
-    fail: HashSet<usize>,
+    fail: HashMap<usize, Failure>,
     writes: usize,
 }
 
@@ -192,10 +216,12 @@ impl<B: Backend> Backend for Flaky<B> {
     fn apply(&mut self, op: &Operation) -> Result<()> {
         let i = self.writes;
         self.writes += 1;
-        if self.fail.contains(&i) {
-            return Err(Error::Invalid { errno: 22 });
+        match self.fail.get(&i) {
+            None => self.inner.apply(op),
+            Some(Failure::Refused) => Err(Error::invalid(22)),
+            Some(Failure::AppliedThenTimeout) => self.inner.apply(op).and(Err(Error::Timeout)),
+            Some(Failure::NotSent) => Err(Error::not_sent(Error::Timeout)),
         }
-        self.inner.apply(op)
     }
 }
 
@@ -220,7 +246,7 @@ proptest! {
             }
         }
         prop_assert!(deleted.is_disjoint(&added), "plan:\n{}", p);
-        let report = p.apply(&mut mem, stop);
+        let report = p.apply(&mut mem, on_error(stop));
         prop_assert!(report.is_ok(), "{:?}\nplan:\n{}", report, p);
         prop_assert_eq!(report.results.len(), p.len());
         prop_assert_eq!(shape_of(&mut mem), shape_of_config(&desired));
@@ -241,18 +267,28 @@ proptest! {
     fn rollback_restores_the_table_whatever_failed(
         current in arb_config(),
         desired in arb_config(),
-        fail in prop::collection::hash_set(0usize..40, 0..6),
+        fail in prop::collection::hash_map(0usize..40, arb_failure(), 0..6),
         stop in any::<bool>(),
     ) {
         let mut flaky = Flaky { inner: load(&current), fail, writes: 0 };
         let p = plan_for(&mut flaky, &desired).unwrap();
-        let report = p.apply(&mut flaky, stop);
+        let report = p.apply(&mut flaky, on_error(stop));
         if stop {
             prop_assert!(report.results.iter().rev().skip(1).all(|r| r.is_ok()));
         } else {
             prop_assert_eq!(report.results.len(), p.len());
         }
-        // Undo everything that succeeded; the undo itself must not fail.
+        // Exactly the steps that succeeded or timed out (their effect unknown) are undone.
+        let undone_steps: usize = p
+            .steps()
+            .iter()
+            .zip(&report.results)
+            .filter(|(_, r)| !matches!(r, Err(e) if !e.may_have_applied()))
+            .map(|(s, _)| s.undo.len())
+            .sum();
+        prop_assert_eq!(p.undo_operations(&report).len(), undone_steps);
+        // Undo everything that may have changed the table; here every step reported as timed
+        // out did apply, so the undo itself must not fail.
         flaky.fail.clear();
         let undone = p.rollback(&mut flaky, &report);
         prop_assert!(undone.iter().all(|r| r.is_ok()), "{:?}\nplan:\n{}", undone, p);
@@ -269,18 +305,52 @@ fn desired_tables_are_checked_before_planning() {
     assert_eq!(plan(&none, &twice), Err(PlanError::DuplicateService(key)));
     let twice = vec![(Service::new(key), vec![rs.clone(), rs.clone().with_weight(3)])];
     assert_eq!(plan(&none, &twice), Err(PlanError::DuplicateDestination { service: key, dest: rs.key() }));
-    let bad = vec![(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 0)), vec![])];
-    assert!(matches!(plan(&none, &bad), Err(PlanError::InvalidService { .. })));
+    let port0 = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 0);
+    let bad = vec![(Service::new(port0), vec![])];
+    let port0_error = ValidationError::Invalid {
+        field: Field::ServicePort,
+        reason: "port 0 (all ports) is allowed only for persistent services",
+    };
+    assert_eq!(
+        plan(&none, &bad),
+        Err(PlanError::InvalidService { service: port0, error: port0_error.clone() })
+    );
     let v6 = Destination::new("[2001:db8::1]:80".parse().unwrap()).with_forward(ForwardMethod::Masquerade);
-    let bad = vec![(Service::new(key), vec![v6])];
-    assert!(matches!(plan(&none, &bad), Err(PlanError::InvalidDestination { .. })));
+    let bad = vec![(Service::new(key), vec![v6.clone()])];
+    let family_error = ValidationError::FamilyMismatch {
+        field: Field::DestinationAddress,
+        expected: AddressFamily::Inet,
+        got: AddressFamily::Inet6,
+    };
+    assert_eq!(
+        plan(&none, &bad),
+        Err(PlanError::InvalidDestination { service: key, dest: v6.key(), error: family_error.clone() })
+    );
     // As Backend errors: what applying the table line by line would have said.
-    assert_eq!(Error::from(PlanError::DuplicateService(key)), Error::Exists(Object::Service));
+    assert_eq!(Error::from(PlanError::DuplicateService(key)), Error::exists(Object::Service));
+    assert_eq!(
+        Error::from(PlanError::DuplicateDestination { service: key, dest: rs.key() }),
+        Error::exists(Object::Destination)
+    );
+    assert_eq!(
+        Error::from(PlanError::InvalidService { service: port0, error: port0_error.clone() }),
+        Error::Validation(port0_error)
+    );
+    assert_eq!(
+        Error::from(PlanError::InvalidDestination {
+            service: key,
+            dest: v6.key(),
+            error: family_error.clone()
+        }),
+        Error::Validation(family_error)
+    );
     // plan_for refuses before reading anything: the backend stays as it was.
     let mut mem = MemoryBackend::new();
     mem.add_service(&Service::new(key)).unwrap();
-    assert_eq!(plan_for(&mut mem, &twice).unwrap_err(), Error::Exists(Object::Destination));
-    assert_eq!(mem.services().unwrap().len(), 1);
+    assert_eq!(plan_for(&mut mem, &twice).unwrap_err(), Error::exists(Object::Destination));
+    let left: Vec<ServiceKey> = mem.services().unwrap().iter().map(|s| s.service.key).collect();
+    assert_eq!(left, [key]);
+    assert_eq!(mem.destinations(&key), Ok(vec![]));
 }
 
 #[test]
@@ -333,12 +403,101 @@ fn plan_order_and_undo_are_as_documented() {
     let mut mem = load(&current);
     let before = mem.services_with_destinations().unwrap();
     let p = plan(&before, &desired).unwrap();
-    let report = p.apply(&mut mem, false);
+    let report = p.apply(&mut mem, OnError::Continue);
     assert!(report.is_ok());
+    assert_eq!(report.results.len(), p.len());
+    assert_eq!(shape_of(&mut mem), shape_of_config(&desired));
     assert!(p.rollback(&mut mem, &report).iter().all(|r| r.is_ok()));
+    assert_eq!(shape_of(&mut mem), shape_of_config(&current));
     let after = mem.services_with_destinations().unwrap();
     let order = |t: &[(ServiceStatus, Vec<DestinationStatus>)], k: ServiceKey| -> Vec<DestinationKey> {
         t.iter().find(|(s, _)| s.service.key == k).unwrap().1.iter().map(|d| d.dest.key()).collect()
     };
     assert_eq!(order(&after, a), order(&before, a));
+}
+
+/// current: service a with one real server; desired: a with wrr and a second real server, and
+/// a new service b. The plan: edit a, add .2 to a, add b.
+fn small_plan() -> (Config, Config) {
+    let a = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+    let b = ServiceKey::udp("10.0.0.2".parse().unwrap(), 53);
+    let rs = |last: u8| Destination::new(SocketAddr::new(IpAddr::from([192, 168, 0, last]), 80));
+    let current: Config = vec![(Service::new(a), vec![rs(1)])];
+    let desired: Config = vec![
+        (Service::new(a).with_scheduler(Scheduler::Wrr), vec![rs(1), rs(2)]),
+        (Service::new(b).with_scheduler(Scheduler::Rr), vec![]),
+    ];
+    (current, desired)
+}
+
+#[test]
+fn rollback_undoes_a_step_that_timed_out_after_it_was_applied() {
+    let (current, desired) = small_plan();
+    for on_error in [OnError::Continue, OnError::Stop] {
+        // Write 1 (the addition of .2) is carried out, but the caller sees a timeout.
+        let fail = HashMap::from([(1, Failure::AppliedThenTimeout)]);
+        let mut flaky = Flaky { inner: load(&current), fail, writes: 0 };
+        let p = plan_for(&mut flaky, &desired).unwrap();
+        assert_eq!(p.len(), 3, "{p}");
+        assert!(matches!(p.steps()[1].op, Operation::AddDestination(..)), "{p}");
+        let report = p.apply(&mut flaky, on_error);
+        assert_eq!(report.results[1], Err(Error::Timeout));
+        assert_eq!(report.results.len(), if on_error == OnError::Stop { 2 } else { 3 });
+        // The timed-out step is undone with the ones that succeeded, newest first.
+        let mut want: Vec<Operation> = Vec::new();
+        for step in p.steps()[..report.results.len()].iter().rev() {
+            want.extend(step.undo.iter().cloned());
+        }
+        assert_eq!(p.undo_operations(&report), want);
+        assert!(want.contains(&p.steps()[1].undo[0]));
+        flaky.fail.clear();
+        let undone = p.rollback(&mut flaky, &report);
+        assert_eq!(undone, vec![Ok(()); want.len()]);
+        assert_eq!(shape_of(&mut flaky), shape_of_config(&current));
+    }
+}
+
+#[test]
+fn rollback_leaves_alone_a_step_that_was_never_sent() {
+    let (current, desired) = small_plan();
+    for on_error in [OnError::Continue, OnError::Stop] {
+        // Write 1 (the addition of .2) is never sent.
+        let fail = HashMap::from([(1, Failure::NotSent)]);
+        let mut flaky = Flaky { inner: load(&current), fail, writes: 0 };
+        let p = plan_for(&mut flaky, &desired).unwrap();
+        let report = p.apply(&mut flaky, on_error);
+        let e = report.results[1].clone().unwrap_err();
+        assert_eq!((e.kind(), e.may_have_applied()), (ErrorKind::NotSent, false));
+        assert_eq!(report.results.len(), if on_error == OnError::Stop { 2 } else { 3 });
+        // Only the steps that succeeded are undone: undoing the unsent one would fail (.2 is
+        // not there).
+        let mut want: Vec<Operation> = Vec::new();
+        for (step, r) in p.steps().iter().zip(&report.results).rev() {
+            if r.is_ok() {
+                want.extend(step.undo.iter().cloned());
+            }
+        }
+        assert_eq!(p.undo_operations(&report), want);
+        assert!(!want.contains(&p.steps()[1].undo[0]));
+        flaky.fail.clear();
+        let undone = p.rollback(&mut flaky, &report);
+        assert_eq!(undone, vec![Ok(()); want.len()]);
+        assert_eq!(shape_of(&mut flaky), shape_of_config(&current));
+    }
+}
+
+#[test]
+fn rollback_leaves_alone_a_step_the_kernel_refused() {
+    let (current, desired) = small_plan();
+    let fail = HashMap::from([(1, Failure::Refused)]);
+    let mut flaky = Flaky { inner: load(&current), fail, writes: 0 };
+    let p = plan_for(&mut flaky, &desired).unwrap();
+    let report = p.apply(&mut flaky, OnError::Continue);
+    assert_eq!(report.results, vec![Ok(()), Err(Error::invalid(22)), Ok(())]);
+    let mut want = p.steps()[2].undo.clone();
+    want.extend(p.steps()[0].undo.iter().cloned());
+    assert_eq!(p.undo_operations(&report), want);
+    flaky.fail.clear();
+    assert_eq!(p.rollback(&mut flaky, &report), vec![Ok(()); want.len()]);
+    assert_eq!(shape_of(&mut flaky), shape_of_config(&current));
 }

@@ -34,7 +34,7 @@ fn arb_key() -> impl Strategy<Value = ServiceKey> {
 fn arb_sched() -> impl Strategy<Value = Scheduler> {
     let mut all: Vec<Scheduler> = Scheduler::KNOWN.to_vec();
     all.push(Scheduler::Unbound);
-    all.push(Scheduler::Other("zz".into()));
+    all.push(Scheduler::from("zz"));
     prop::sample::select(all)
 }
 
@@ -77,7 +77,7 @@ fn arb_op() -> impl Strategy<Value = Operation> {
         2 => (arb_key(), arb_dest()).prop_map(|(k, d)| Operation::DeleteDestination(k, d.key())),
         1 => Just(Operation::Flush),
         1 => prop::option::of(arb_key()).prop_map(Operation::Zero),
-        1 => (0u32..400, 0u32..200, 0u32..400).prop_map(|(a, b, c)| Operation::SetTimeouts(Timeouts { tcp: a, tcp_fin: b, udp: c })),
+        1 => (0u32..400, 0u32..200, 0u32..400).prop_map(|(a, b, c)| Operation::SetTimeouts(Timeouts::new(a, b, c))),
         1 => any::<bool>().prop_map(|m| Operation::StartDaemon(SyncDaemon::new(if m { SyncRole::Master } else { SyncRole::Backup }, "eth0", 1))),
         1 => any::<bool>().prop_map(|m| Operation::StopDaemon(if m { SyncRole::Master } else { SyncRole::Backup })),
     ]

@@ -49,15 +49,59 @@ fn fwmark_is_1_or_more() {
 
 #[test]
 fn only_tcp_udp_sctp_services_are_created() {
-    let k = ServiceKey::Addr { protocol: Protocol::Other(47), addr: v4("10.0.0.1"), port: 80 };
-    assert_eq!(field_of(k.validate()), Field::Protocol);
+    let gre = Protocol::from_raw(47);
+    assert!(matches!(gre, Protocol::Other(o) if o.get() == 47), "{gre:?}");
+    let k = ServiceKey::Addr { protocol: gre, addr: v4("10.0.0.1"), port: 80 };
+    let refused = ValidationError::Invalid {
+        field: Field::Protocol,
+        reason: "only TCP (6), UDP (17) and SCTP (132) services can be created",
+    };
+    assert_eq!(k.validate(), Err(refused.clone()));
     assert_eq!(field_of(Service::new(k).validate()), Field::Protocol);
     // ...but one that another program created can be deleted and zeroed.
     assert_eq!(ipvs_core::Operation::DeleteService(k).validate(), Ok(()));
     assert_eq!(ipvs_core::Operation::Zero(Some(k)).validate(), Ok(()));
-    assert!(ipvs_core::Operation::AddService(Service::new(k)).validate().is_err());
+    assert_eq!(ipvs_core::Operation::AddService(Service::new(k)).validate(), Err(refused.clone()));
+    assert_eq!(ipvs_core::Operation::EditService(Service::new(k)).validate(), Err(refused));
     let zero_mark = ServiceKey::fwmark(0, AddressFamily::Inet);
-    assert!(ipvs_core::Operation::DeleteService(zero_mark).validate().is_err());
+    assert_eq!(
+        out_of_range(ipvs_core::Operation::DeleteService(zero_mark).validate()),
+        (Field::Fwmark, 0, 1, u64::from(u32::MAX))
+    );
+}
+
+#[test]
+fn raw_numbers_with_a_name_are_the_named_variant() {
+    // A number with a variant of its own never becomes Other, so values equal to the kernel
+    // are equal here.
+    for (raw, p) in [(6, Protocol::Tcp), (17, Protocol::Udp), (132, Protocol::Sctp)] {
+        assert_eq!(Protocol::from_raw(raw), p);
+        assert_eq!(p.to_raw(), raw);
+        let k = ServiceKey::Addr { protocol: Protocol::from_raw(raw), addr: v4("10.0.0.1"), port: 80 };
+        k.validate().unwrap();
+    }
+    for raw in [0u16, 1, 47, 58, 255, 256, u16::MAX] {
+        let p = Protocol::from_raw(raw);
+        assert!(matches!(p, Protocol::Other(o) if o.get() == raw), "{raw}: {p:?}");
+        assert_eq!((p.to_raw(), p.name()), (raw, "?"));
+    }
+    for raw in 0..=255u8 {
+        let t = TunnelType::from_raw(raw);
+        assert_eq!(t.to_raw(), raw);
+        match raw {
+            0 => assert_eq!(t, TunnelType::Ipip),
+            1 => assert_eq!(t, TunnelType::Gue),
+            2 => assert_eq!(t, TunnelType::Gre),
+            _ => assert!(matches!(t, TunnelType::Other(o) if o.get() == raw), "{raw}: {t:?}"),
+        }
+    }
+    for s in Scheduler::KNOWN.iter().chain([&Scheduler::Unbound]) {
+        assert_eq!(Scheduler::from(s.name()), *s);
+        assert!(!matches!(s, Scheduler::Other(_)), "{s:?}");
+    }
+    let zz: Scheduler = "zz".parse().unwrap();
+    assert!(matches!(&zz, Scheduler::Other(o) if o.as_str() == "zz"), "{zz:?}");
+    assert_eq!(zz.name(), "zz");
 }
 
 #[test]
@@ -70,24 +114,31 @@ fn virtual_address_cannot_be_multicast() {
 
 #[test]
 fn scheduler_name_limits() {
-    let ok = Scheduler::Other("a".repeat(15));
+    // Every name here is unknown, so each is a Scheduler::Other holding the name unchanged.
+    let other = |name: &str| {
+        let s = Scheduler::from(name);
+        assert!(matches!(&s, Scheduler::Other(o) if o.as_str() == name), "{name:?}: {s:?}");
+        s
+    };
+    let ok = other(&"a".repeat(15));
     ok.validate().unwrap();
-    match Scheduler::Other("a".repeat(16)).validate() {
+    match other(&"a".repeat(16)).validate() {
         Err(ValidationError::TooLong { field: Field::Scheduler, len: 16, max: 15 }) => {}
         other => panic!("{other:?}"),
     }
-    assert_eq!(field_of(Scheduler::Other(String::new()).validate()), Field::Scheduler);
-    assert_eq!(field_of(Scheduler::Other("w rr".into()).validate()), Field::Scheduler);
-    assert_eq!(field_of(Scheduler::Other("wrr\0".into()).validate()), Field::Scheduler);
-    assert_eq!(field_of(Scheduler::Other("wrré".into()).validate()), Field::Scheduler);
-    let svc = Service::new(tcp()).with_scheduler(Scheduler::Other("x".repeat(16)));
+    assert_eq!(field_of(other("").validate()), Field::Scheduler);
+    assert_eq!(field_of(other("w rr").validate()), Field::Scheduler);
+    assert_eq!(field_of(other("wrr\0").validate()), Field::Scheduler);
+    assert_eq!(field_of(other("wrré").validate()), Field::Scheduler);
+    let svc = Service::new(tcp()).with_scheduler(other(&"x".repeat(16)));
     assert_eq!(field_of(svc.validate()), Field::Scheduler);
 }
 
 #[test]
 fn scheduler_names_round_trip() {
+    assert_eq!(Scheduler::KNOWN.len(), 14);
     for s in Scheduler::KNOWN {
-        assert_eq!(s.name().parse::<Scheduler>().unwrap(), s);
+        assert_eq!(s.name().parse::<Scheduler>().unwrap(), *s);
         s.validate().unwrap();
     }
     assert_eq!("none".parse::<Scheduler>().unwrap(), Scheduler::Unbound);
@@ -96,7 +147,7 @@ fn scheduler_names_round_trip() {
 
 #[test]
 fn pe_name_limits() {
-    PeName::new("x".repeat(16)).unwrap();
+    assert_eq!(PeName::new("x".repeat(16)).unwrap().as_str(), "x".repeat(16));
     match PeName::new("x".repeat(17)) {
         Err(ValidationError::TooLong { field: Field::PersistenceEngine, len: 17, max: 16 }) => {}
         other => panic!("{other:?}"),
@@ -241,12 +292,18 @@ fn forward_method_raw_values() {
         assert_eq!(m.to_raw(), raw);
         let r = dest().with_forward(m).validate();
         if raw <= 4 {
+            assert!(!matches!(m, ForwardMethod::Other(_)), "{raw}: {m:?}");
             r.unwrap();
         } else {
-            assert_eq!(out_of_range(r).0, Field::ForwardMethod);
+            assert!(matches!(m, ForwardMethod::Other(o) if u32::from(o.get()) == raw), "{raw}: {m:?}");
+            assert_eq!(out_of_range(r), (Field::ForwardMethod, u64::from(raw), 0, 4));
         }
     }
     assert_eq!(ForwardMethod::from_raw(0x13), ForwardMethod::DirectRoute);
+    assert_eq!(ForwardMethod::from_raw(0), ForwardMethod::Masquerade);
+    assert_eq!(ForwardMethod::from_raw(1), ForwardMethod::Local);
+    assert_eq!(ForwardMethod::from_raw(2), ForwardMethod::Tunnel);
+    assert_eq!(ForwardMethod::from_raw(4), ForwardMethod::Bypass);
 }
 
 #[test]
@@ -264,7 +321,9 @@ fn mixed_family_only_for_tunnels() {
 #[test]
 fn tunnel_rules() {
     let t = |kind, port, flags| {
-        dest().with_forward(ForwardMethod::Tunnel).with_tunnel(Tunnel { kind, port, flags })
+        let mut tunnel = Tunnel::default();
+        (tunnel.kind, tunnel.port, tunnel.flags) = (kind, port, flags);
+        dest().with_forward(ForwardMethod::Tunnel).with_tunnel(tunnel)
     };
     t(TunnelType::Ipip, 0, TunnelFlags::empty()).validate().unwrap();
     t(TunnelType::Gue, 1, TunnelFlags::REMCSUM).validate().unwrap();
@@ -276,8 +335,8 @@ fn tunnel_rules() {
     d.tunnel.kind = TunnelType::Gue;
     assert_eq!(field_of(d.validate()), Field::TunnelPort);
     assert_eq!(
-        out_of_range(t(TunnelType::Other(3), 0, TunnelFlags::empty()).validate()).0,
-        Field::TunnelType
+        out_of_range(t(TunnelType::from_raw(3), 0, TunnelFlags::empty()).validate()),
+        (Field::TunnelType, 3, 0, 2)
     );
     assert_eq!(field_of(t(TunnelType::Gre, 0, TunnelFlags::REMCSUM).validate()), Field::TunnelFlags);
     assert_eq!(
@@ -292,11 +351,13 @@ fn tunnel_rules() {
 
 #[test]
 fn timeouts_limits() {
-    Timeouts { tcp: 2_678_400, tcp_fin: 2_678_400, udp: 2_678_400 }.validate().unwrap();
+    Timeouts::new(2_678_400, 2_678_400, 2_678_400).validate().unwrap();
+    Timeouts::DEFAULT.validate().unwrap();
+    assert_eq!(Timeouts::DEFAULT, Timeouts::new(900, 120, 300));
     for (t, f) in [
-        (Timeouts { tcp: 2_678_401, ..Default::default() }, Field::TimeoutTcp),
-        (Timeouts { tcp_fin: 2_678_401, ..Default::default() }, Field::TimeoutTcpFin),
-        (Timeouts { udp: u32::MAX, ..Default::default() }, Field::TimeoutUdp),
+        (Timeouts::new(2_678_401, 0, 0), Field::TimeoutTcp),
+        (Timeouts::new(0, 2_678_401, 0), Field::TimeoutTcpFin),
+        (Timeouts::new(0, 0, u32::MAX), Field::TimeoutUdp),
     ] {
         assert_eq!(out_of_range(t.validate()).0, f);
     }
@@ -310,12 +371,26 @@ fn sync_daemon_limits() {
         Err(ValidationError::TooLong { field: Field::SyncInterface, len: 16, max: 15 }) => {}
         other => panic!("{other:?}"),
     }
-    for bad in ["", "a b", "a/b", ".."] {
+    // Linux's dev_valid_name: 1..=15 bytes, not "." or "..", no '/', ':', white space or NUL.
+    for bad in ["", "a b", "a/b", "..", ".", "a:b", "a\tb", "a\nb", "a\x0bb", "a\x0cb", "a\rb", "a\0b"] {
         assert_eq!(
             field_of(SyncDaemon::new(SyncRole::Master, bad, 0).validate()),
             Field::SyncInterface,
             "{bad:?}"
         );
+    }
+    for good in ["eth0", "...", ".a", "a.b", "br-lan_1", "x@y", "eth0.100"] {
+        SyncDaemon::new(SyncRole::Master, good, 0).validate().unwrap();
+    }
+    // Bytes that are not UTF-8 are allowed, and the limit counts bytes.
+    let latin1 = SyncDaemon::new(SyncRole::Master, &b"v\xe9th0"[..], 0);
+    latin1.validate().unwrap();
+    assert_eq!(latin1.interface.as_bytes(), b"v\xe9th0");
+    assert_eq!(latin1.interface.to_string_lossy(), "v\u{fffd}th0");
+    SyncDaemon::new(SyncRole::Master, "é".repeat(7), 0).validate().unwrap();
+    match SyncDaemon::new(SyncRole::Master, "é".repeat(8), 0).validate() {
+        Err(ValidationError::TooLong { field: Field::SyncInterface, len: 16, max: 15 }) => {}
+        other => panic!("{other:?}"),
     }
     let (f, v, _, max) = out_of_range(SyncDaemon::new(SyncRole::Master, "eth0", 256).validate());
     assert_eq!((f, v, max), (Field::SyncId, 256, 255));
@@ -349,7 +424,7 @@ fn operations_validate_their_contents() {
 fn errors_name_field_and_limit_in_words() {
     let e = dest().with_weight(u32::MAX).validate().unwrap_err();
     assert_eq!(e.to_string(), "weight (-w): 4294967295 is out of range 0..=2147483647");
-    let e = Scheduler::Other("x".repeat(16)).validate().unwrap_err();
+    let e = Scheduler::from("x".repeat(16).as_str()).validate().unwrap_err();
     assert_eq!(e.to_string(), "scheduler (-s): 16 bytes is longer than the limit of 15");
 }
 
@@ -367,11 +442,7 @@ fn display_in_ipvsadm_notation() {
         .with_persistence(300, Some(Netmask::V6(64)))
         .with_pe(PeName::sip());
     assert_eq!(s.to_string(), "-A -t [2001:db8::1]:80 -s wlc -p 300 -M 64 --pe sip");
-    let d = dest().with_forward(ForwardMethod::Tunnel).with_tunnel(Tunnel {
-        kind: TunnelType::Gre,
-        port: 0,
-        flags: TunnelFlags::empty(),
-    });
+    let d = dest().with_forward(ForwardMethod::Tunnel).with_tunnel(Tunnel::gre());
     assert_eq!(d.to_string(), "-r 192.168.1.10:80 -i -w 1 --tun-type gre --tun-nocsum");
     let op = Operation::EditDestination(tcp(), dest().with_thresholds(100, 50).with_weight(0));
     assert_eq!(op.to_string(), "-e -t 10.0.0.1:80 -r 192.168.1.10:80 -g -w 0 -x 100 -y 50");

@@ -697,7 +697,7 @@ pub fn save_rules(
 ///
 /// ```
 /// use ipvs_core::{ipvsadm::list::list_timeout, Timeouts};
-/// assert_eq!(list_timeout(&Timeouts { tcp: 900, tcp_fin: 120, udp: 300 }), "Timeout (tcp tcpfin udp): 900 120 300\n");
+/// assert_eq!(list_timeout(&Timeouts::new(900, 120, 300)), "Timeout (tcp tcpfin udp): 900 120 300\n");
 /// ```
 pub fn list_timeout(t: &Timeouts) -> String {
     format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp as i32, t.tcp_fin as i32, t.udp as i32)

@@ -47,7 +47,7 @@
 //! let rules = "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.1.10 -m\n";
 //! let set = ipvs_core::ipvsadm::rules::RuleSet::from_text(rules).unwrap();
 //! let table: Vec<(ServiceStatus, Vec<DestinationStatus>)> = set.to_statuses();
-//! let info = Info { version: 0x010201, conn_tab_size: 4096 };
+//! let info = Info::new(0x010201, 4096);
 //! let text = list::list_all(&info, &table, &cmdline::ListFormat::numeric(), &ipvs_core::ipvsadm::NumericResolver);
 //! assert_eq!(
 //!     text,

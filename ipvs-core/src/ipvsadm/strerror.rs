@@ -152,8 +152,8 @@ pub fn init_failure(errno: i32) -> String {
 ///
 /// ```
 /// use ipvs_core::{ipvsadm::strerror::version_warning, Info};
-/// assert_eq!(version_warning(&Info { version: 0x010201, conn_tab_size: 4096 }), None);
-/// assert!(version_warning(&Info { version: 0x010103, conn_tab_size: 4096 }).unwrap().contains("1.1.3"));
+/// assert_eq!(version_warning(&Info::new(0x010201, 4096)), None);
+/// assert!(version_warning(&Info::new(0x010103, 4096)).unwrap().contains("1.1.3"));
 /// ```
 pub fn version_warning(info: &crate::Info) -> Option<String> {
     if info.version >= 0x010104 {
