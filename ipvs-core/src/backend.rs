@@ -55,13 +55,15 @@ impl Operation {
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
             Operation::AddService(s) | Operation::EditService(s) => s.validate(),
-            // These only name an existing service, whatever created it.
+            // These only name an existing service, whatever created it (a service of another
+            // protocol number, made by another program, can have its real servers managed and
+            // be deleted; it cannot be created).
             Operation::DeleteService(k) | Operation::Zero(Some(k)) => k.validate_lookup(),
             Operation::AddDestination(k, d) | Operation::EditDestination(k, d) => {
-                k.validate()?;
+                k.validate_lookup()?;
                 d.validate_for(k)
             }
-            Operation::DeleteDestination(k, _) => k.validate(),
+            Operation::DeleteDestination(k, _) => k.validate_lookup(),
             Operation::SetTimeouts(t) => t.validate(),
             Operation::StartDaemon(d) => d.validate(),
             Operation::Flush | Operation::Zero(None) | Operation::StopDaemon(_) => Ok(()),
@@ -188,7 +190,9 @@ pub trait Backend {
     /// order, until `f` returns [`ControlFlow::Break`]. Backends that can read one service's
     /// real servers at a time (the kernel's) hold only the service list and one service's real
     /// servers at once, whatever the size of the table. A service deleted while the walk goes
-    /// on is left out. The default reads the services, then each one's real servers.
+    /// on is left out or shown without real servers, depending on the backend. The default
+    /// reads the services, then each one's real servers, and leaves out a service that is gone
+    /// by then.
     ///
     /// This is the object-safe form; [`Backend::try_for_each_service_with_destinations`] takes
     /// a closure that returns the caller's own error.

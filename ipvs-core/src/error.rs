@@ -838,7 +838,10 @@ mod tests {
     #[test]
     fn permission_errors_name_the_privilege() {
         let e = Error::permission_denied(Privilege::SysAdmin, "entering network namespace /run/netns/x", 1);
-        assert_eq!(e.to_string(), "permission denied: entering network namespace /run/netns/x needs CAP_SYS_ADMIN");
+        assert_eq!(
+            e.to_string(),
+            "permission denied: entering network namespace /run/netns/x needs CAP_SYS_ADMIN"
+        );
         assert_eq!(e.kind(), ErrorKind::PermissionDenied(Privilege::SysAdmin));
     }
 }

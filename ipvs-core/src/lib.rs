@@ -55,10 +55,12 @@ pub use dest::{
 pub use error::{Error, ErrorKind, Field, Object, Privilege, Result, ValidationError};
 pub use plan::{plan, Plan, PlanError};
 pub use service::{
-    AddressFamily, Netmask, OtherProtocol, OtherScheduler, PeName, Protocol, Scheduler, Service, ServiceFlags,
-    ServiceKey,
+    AddressFamily, Netmask, OtherProtocol, OtherScheduler, PeName, Protocol, Scheduler, Service,
+    ServiceFlags, ServiceKey,
 };
-pub use status::{DestinationStatus, Info, InterfaceName, ServiceStatus, Stats, SyncDaemon, SyncRole, Timeouts};
+pub use status::{
+    DestinationStatus, Info, InterfaceName, ServiceStatus, Stats, SyncDaemon, SyncRole, Timeouts,
+};
 
 #[cfg(test)]
 mod send_sync {

@@ -276,7 +276,8 @@ impl Plan {
     /// request was sent and its answer was lost, as with [`Error::Timeout`]). A step the kernel
     /// refused changed nothing (IPVS commands are all-or-nothing), and neither did one that was
     /// never sent ([`Error::NotSent`]): they need no undo. The undo of a step that in fact did
-    /// not apply fails harmlessly (deleting what is not there, adding what is).
+    /// not apply fails harmlessly (deleting what is not there, adding what is): its result in
+    /// [`Plan::rollback`] is then an error such as [`Error::NotFound`] or [`Error::Exists`].
     pub fn undo_operations(&self, report: &ApplyReport) -> Vec<Operation> {
         let mut out = Vec::new();
         for (step, r) in self.steps.iter().zip(&report.results).rev() {

@@ -241,7 +241,9 @@ impl InterfaceName {
     }
 
     /// Checks the name as Linux checks interface names (`dev_valid_name`): 1 to 15 bytes, not
-    /// `.` or `..`, without `/`, `:`, white space or NUL.
+    /// `.` or `..`, without `/`, `:`, white space or NUL. White space is the kernel's `isspace`
+    /// (`lib/ctype.c`): space, `\t`, `\n`, `\v`, `\f`, `\r`, and the Latin-1 no-break space
+    /// 0xA0.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let bad = |reason| ValidationError::BadName {
             field: Field::SyncInterface,
@@ -252,12 +254,17 @@ impl InterfaceName {
             return Err(bad("empty"));
         }
         if self.0.len() > Self::MAX_LEN {
-            return Err(ValidationError::TooLong { field: Field::SyncInterface, len: self.0.len(), max: Self::MAX_LEN });
+            return Err(ValidationError::TooLong {
+                field: Field::SyncInterface,
+                len: self.0.len(),
+                max: Self::MAX_LEN,
+            });
         }
         if self.0 == b"." || self.0 == b".." {
             return Err(bad("not a valid interface name"));
         }
-        if self.0.iter().any(|&b| b == 0 || b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0x0b) {
+        let kernel_space = |b: u8| b.is_ascii_whitespace() || b == 0x0b || b == 0xa0;
+        if self.0.iter().any(|&b| b == 0 || b == b'/' || b == b':' || kernel_space(b)) {
             return Err(bad("an interface name cannot hold '/', ':', white space or NUL"));
         }
         Ok(())
@@ -394,7 +401,7 @@ impl SyncDaemon {
             return Err(ValidationError::OutOfRange {
                 field: Field::SyncMaxlen,
                 value: u64::from(self.max_len),
-                min: 1,
+                min: 0,
                 max: u64::from(Self::MAX_LEN),
             });
         }

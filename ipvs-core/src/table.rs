@@ -102,7 +102,7 @@ pub struct TableConfig {
     /// The persistence engines that can be bound (`sip` in the kernel).
     pub persistence_engines: Vec<String>,
     /// The interfaces a sync daemon may use; `None` accepts any name.
-    pub interfaces: Option<Vec<String>>,
+    pub interfaces: Option<Vec<crate::status::InterfaceName>>,
     /// The MTU of the sync interfaces, which decides a backup daemon's default `max_len`.
     pub interface_mtu: u32,
     /// What GET_INFO answers.
@@ -797,7 +797,7 @@ impl Table {
             return Err(einval());
         }
         if let Some(ifs) = &self.config.interfaces {
-            if !ifs.iter().any(|i| i.as_bytes() == d.interface.as_bytes()) {
+            if !ifs.contains(&d.interface) {
                 return Err(Error::not_found(Object::Interface));
             }
         }
