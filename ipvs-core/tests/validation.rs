@@ -61,6 +61,14 @@ fn only_tcp_udp_sctp_services_are_created() {
     // ...but one that another program created can be deleted and zeroed.
     assert_eq!(ipvs_core::Operation::DeleteService(k).validate(), Ok(()));
     assert_eq!(ipvs_core::Operation::Zero(Some(k)).validate(), Ok(()));
+    // ...and its real servers managed (the kernel takes any protocol number there).
+    let d = ipvs_core::Destination::new("192.168.1.1:80".parse().unwrap());
+    assert_eq!(ipvs_core::Operation::AddDestination(k, d.clone()).validate(), Ok(()));
+    assert_eq!(ipvs_core::Operation::EditDestination(k, d.clone()).validate(), Ok(()));
+    assert_eq!(ipvs_core::Operation::DeleteDestination(k, d.key()).validate(), Ok(()));
+    // A bad real server is still refused for such a service.
+    let bad = d.clone().with_weight(u32::MAX);
+    assert_eq!(field_of(ipvs_core::Operation::AddDestination(k, bad).validate()), Field::Weight);
     assert_eq!(ipvs_core::Operation::AddService(Service::new(k)).validate(), Err(refused.clone()));
     assert_eq!(ipvs_core::Operation::EditService(Service::new(k)).validate(), Err(refused));
     let zero_mark = ServiceKey::fwmark(0, AddressFamily::Inet);
