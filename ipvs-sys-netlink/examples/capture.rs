@@ -23,8 +23,8 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 use ipvs_core::{
-    AddressFamily, Backend, Destination, ForwardMethod, Netmask, Operation, PeName, Scheduler, Service,
-    ServiceFlags, ServiceKey, SyncDaemon, SyncRole, Timeouts, Tunnel, TunnelFlags, TunnelType,
+    AddressFamily, Backend, Destination, ForwardMethod, Netmask, OnError, Operation, PeName, Scheduler,
+    Service, ServiceFlags, ServiceKey, SyncDaemon, SyncRole, Timeouts, Tunnel, TunnelFlags,
 };
 use ipvs_sys_netlink::{Client, Direction, WireRecord};
 
@@ -137,10 +137,10 @@ fn main() {
     let gue = Destination::new("192.168.1.11:80".parse().unwrap())
         .with_forward(ForwardMethod::Tunnel)
         .with_weight(3)
-        .with_tunnel(Tunnel { kind: TunnelType::Gue, port: 6080, flags: TunnelFlags::CSUM });
+        .with_tunnel(Tunnel::gue(6080).with_flags(TunnelFlags::CSUM));
     let gre = Destination::new("192.168.1.12:80".parse().unwrap())
         .with_forward(ForwardMethod::Tunnel)
-        .with_tunnel(Tunnel { kind: TunnelType::Gre, port: 0, flags: TunnelFlags::CSUM });
+        .with_tunnel(Tunnel::gre().with_flags(TunnelFlags::CSUM));
     let v6 = Destination::new("[2001:db8::10]:0".parse().unwrap())
         .with_forward(ForwardMethod::DirectRoute)
         .with_weight(0);
@@ -200,9 +200,7 @@ fn main() {
         c.stop_daemon(SyncRole::Master)
     });
 
-    cap.step("set_config", "SET_CONFIG --set 1000 0 200", |c| {
-        c.set_timeouts(&Timeouts { tcp: 1000, tcp_fin: 0, udp: 200 })
-    });
+    cap.step("set_config", "SET_CONFIG --set 1000 0 200", |c| c.set_timeouts(&Timeouts::new(1000, 0, 200)));
     cap.step("zero_service", "ZERO -Z -t 10.1.2.3:80", |c| c.zero(Some(&tcp)));
     cap.step("zero_all", "ZERO -Z", |c| c.zero(None));
     cap.step("set_dest", "SET_DEST -e -t 10.1.2.3:80 -r 192.168.1.10:80 -m -w 5", |c| {
@@ -220,7 +218,7 @@ fn main() {
     cap.step("del_service", "DEL_SERVICE -D -u 10.1.2.4:53", |c| c.delete_service(&udp));
     cap.step(
         "batch",
-        "apply_all without stop_on_error: add, duplicate add, add dest (3 requests, one sendmsg)",
+        "apply_all with OnError::Continue: add, duplicate add, add dest (3 requests, one sendmsg)",
         |c| {
             let svc = Service::new(udp).with_scheduler(Scheduler::Rr);
             let d =
@@ -231,7 +229,7 @@ fn main() {
                     Operation::AddService(svc),
                     Operation::AddDestination(udp, d),
                 ],
-                false,
+                OnError::Continue,
             )
         },
     );

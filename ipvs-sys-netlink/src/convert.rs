@@ -1,5 +1,8 @@
 //! Conversion between the `ipvs-core` model and the codec's attributes.
 //!
+//! Not part of the public API (it is public for the golden tests and tools of this
+//! repository, and may change in any release): use [`Client`](crate::Client).
+//!
 //! Two directions, each in two forms:
 //!
 //! * **Requests** (model → attributes): what [`crate::Client`] sends, attribute for attribute
@@ -55,7 +58,7 @@ use crate::codec::{
 };
 
 fn decode(msg: impl Into<String>) -> Error {
-    Error::Decode(msg.into())
+    Error::decode(msg)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +138,7 @@ pub fn dest_attrs(dest: &Destination) -> Vec<DestAttr> {
 pub fn daemon_attrs(daemon: &SyncDaemon) -> Vec<DaemonAttr> {
     let mut attrs = vec![
         DaemonAttr::State(daemon.role.to_raw()),
-        DaemonAttr::McastIfn(daemon.interface.clone()),
+        DaemonAttr::McastIfn(daemon.interface.as_bytes().to_vec()),
         DaemonAttr::SyncId(daemon.sync_id),
     ];
     if daemon.max_len != 0 {
@@ -394,19 +397,16 @@ fn service_status_from_parts(
             })?)
         }
     };
-    let stats32 = stats32.unwrap_or_default();
-    Ok(ServiceStatus {
-        service: Service {
-            key,
-            scheduler: Scheduler::from(sched.as_str()),
-            flags: ServiceFlags::from_bits_retain(flags),
-            timeout,
-            netmask,
-            pe_name: pe.map(|p| PeName::from_kernel(p.as_str())),
-        },
-        stats: stats64.unwrap_or(stats32),
-        stats32,
-    })
+    let mut service = Service::new(key);
+    service.scheduler = Scheduler::from(sched.as_str());
+    service.flags = ServiceFlags::from_bits_retain(flags);
+    service.timeout = timeout;
+    service.netmask = netmask;
+    service.pe_name = pe.map(|p| PeName::from_kernel(p.as_str()));
+    let mut status = ServiceStatus::new(service);
+    status.stats32 = stats32.unwrap_or_default();
+    status.stats = stats64.unwrap_or(status.stats32);
+    Ok(status)
 }
 
 /// The service of a GET_SERVICE reply message (command NEW_SERVICE).
@@ -593,6 +593,56 @@ pub fn dest_status_from_genl(payload: &[u8], service_family: AddressFamily) -> R
     dest_status_from_parts(&attrs, service_family, stats32, stats64)
 }
 
+/// The key of a service dump entry or GET_SERVICE reply, from the kernel's bytes: only the
+/// identifying attributes (AF, PROTOCOL, ADDR, PORT, FWMARK) are decoded, each with the same
+/// decoder as in [`service_status_from_genl`], so the key is the one the full decode gives.
+pub fn service_key_from_genl(payload: &[u8]) -> Result<ServiceKey> {
+    use crate::codec::consts::{
+        IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_FWMARK, IPVS_SVC_ATTR_PORT,
+        IPVS_SVC_ATTR_PROTOCOL,
+    };
+    let name = "IPVS_CMD_ATTR_SERVICE";
+    let nest = genl_nest(payload, IPVS_CMD_ATTR_SERVICE, name)?;
+    let mut attrs = Vec::with_capacity(5);
+    for attr in walk_attrs(nest) {
+        let (k, attr) = attr.map_err(|e| decode(format!("{name}: {e}")))?;
+        if matches!(
+            k,
+            IPVS_SVC_ATTR_AF
+                | IPVS_SVC_ATTR_PROTOCOL
+                | IPVS_SVC_ATTR_ADDR
+                | IPVS_SVC_ATTR_PORT
+                | IPVS_SVC_ATTR_FWMARK
+        ) {
+            attrs
+                .push(ServiceAttr::parse(&NlaBuffer::new(attr)).map_err(|e| decode(format!("{name}: {e}")))?);
+        }
+    }
+    service_key_from_attrs(&attrs)
+}
+
+/// The key of a real-server dump entry, from the kernel's bytes: only ADDR, PORT and
+/// ADDR_FAMILY are decoded, each with the same decoder as in [`dest_status_from_genl`].
+pub fn dest_key_from_genl(payload: &[u8], service_family: AddressFamily) -> Result<DestinationKey> {
+    use crate::codec::consts::{IPVS_DEST_ATTR_ADDR, IPVS_DEST_ATTR_ADDR_FAMILY, IPVS_DEST_ATTR_PORT};
+    let name = "IPVS_CMD_ATTR_DEST";
+    let nest = genl_nest(payload, IPVS_CMD_ATTR_DEST, name)?;
+    let mut attrs = Vec::with_capacity(3);
+    for attr in walk_attrs(nest) {
+        let (k, attr) = attr.map_err(|e| decode(format!("{name}: {e}")))?;
+        if matches!(k, IPVS_DEST_ATTR_ADDR | IPVS_DEST_ATTR_PORT | IPVS_DEST_ATTR_ADDR_FAMILY) {
+            attrs.push(DestAttr::parse(&NlaBuffer::new(attr)).map_err(|e| decode(format!("{name}: {e}")))?);
+        }
+    }
+    dest_key_from_attrs(&attrs, service_family)
+}
+
+/// A sync-daemon dump entry, from the kernel's bytes.
+pub fn daemon_from_genl(payload: &[u8]) -> Result<SyncDaemon> {
+    let m = message_from_genl(payload)?;
+    daemon_from_attrs(m.daemon().ok_or_else(|| decode("IPVS_CMD_ATTR_DAEMON missing"))?)
+}
+
 /// The whole message of a generic-netlink payload, decoded by the codec.
 pub fn message_from_genl(payload: &[u8]) -> Result<IpvsMessage> {
     let (header, attrs) =
@@ -607,7 +657,7 @@ pub fn message_from_genl(payload: &[u8]) -> Result<IpvsMessage> {
 /// maximum length), not the zeros a daemon may have been started with.
 pub fn daemon_from_attrs(attrs: &[DaemonAttr]) -> Result<SyncDaemon> {
     let (mut state, mut ifn, mut id) = (None, None, None);
-    let mut d = SyncDaemon::new(SyncRole::Master, String::new(), 0);
+    let mut d = SyncDaemon::new(SyncRole::Master, "", 0);
     for a in attrs {
         match a {
             DaemonAttr::State(v) => state = Some(*v),
@@ -622,7 +672,8 @@ pub fn daemon_from_attrs(attrs: &[DaemonAttr]) -> Result<SyncDaemon> {
         }
     }
     d.role = role_from_raw(state.ok_or_else(|| decode("IPVS_DAEMON_ATTR_STATE missing"))?)?;
-    d.interface = ifn.ok_or_else(|| decode("IPVS_DAEMON_ATTR_MCAST_IFN missing"))?;
+    d.interface =
+        ipvs_core::InterfaceName::from(ifn.ok_or_else(|| decode("IPVS_DAEMON_ATTR_MCAST_IFN missing"))?);
     d.sync_id = id.ok_or_else(|| decode("IPVS_DAEMON_ATTR_SYNC_ID missing"))?;
     Ok(d)
 }
@@ -630,7 +681,7 @@ pub fn daemon_from_attrs(attrs: &[DaemonAttr]) -> Result<SyncDaemon> {
 /// The timeouts of a GET_CONFIG reply (command SET_CONFIG) or a SET_CONFIG request. An absent
 /// attribute reads as 0 (the kernel omits TCP or UDP when that protocol is not built in).
 pub fn timeouts_from_message(msg: &IpvsMessage) -> Result<Timeouts> {
-    let mut t = Timeouts::default();
+    let mut t = Timeouts::new(0, 0, 0);
     for a in &msg.nlas {
         match a {
             IpvsAttr::TimeoutTcp(v) => t.tcp = *v,
@@ -652,10 +703,10 @@ pub fn info_from_message(msg: &IpvsMessage) -> Result<Info> {
             _ => {}
         }
     }
-    Ok(Info {
-        version: version.ok_or_else(|| decode("IPVS_INFO_ATTR_VERSION missing"))?,
-        conn_tab_size: size.ok_or_else(|| decode("IPVS_INFO_ATTR_CONN_TAB_SIZE missing"))?,
-    })
+    Ok(Info::new(
+        version.ok_or_else(|| decode("IPVS_INFO_ATTR_VERSION missing"))?,
+        size.ok_or_else(|| decode("IPVS_INFO_ATTR_CONN_TAB_SIZE missing"))?,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -715,7 +766,7 @@ pub fn daemon_reply_attrs(d: &SyncDaemon) -> Vec<DaemonAttr> {
             SyncRole::Master => IP_VS_STATE_MASTER,
             SyncRole::Backup => IP_VS_STATE_BACKUP,
         }),
-        DaemonAttr::McastIfn(d.interface.clone()),
+        DaemonAttr::McastIfn(d.interface.as_bytes().to_vec()),
         DaemonAttr::SyncId(d.sync_id),
         DaemonAttr::SyncMaxlen(d.max_len),
         DaemonAttr::McastPort(d.port),
@@ -755,7 +806,7 @@ mod tests {
             .with_thresholds(100, 50);
         let t = Destination::new("10.9.9.9:0".parse().unwrap())
             .with_forward(ForwardMethod::Tunnel)
-            .with_tunnel(Tunnel { kind: TunnelType::Gue, port: 6080, flags: TunnelFlags::CSUM });
+            .with_tunnel(Tunnel::gue(6080).with_flags(TunnelFlags::CSUM));
         let mut daemon = SyncDaemon::new(SyncRole::Backup, "dummy0", 9);
         daemon.group = Some("ff02::1234".parse().unwrap());
         daemon.port = 9000;
@@ -769,7 +820,7 @@ mod tests {
             Operation::Flush,
             Operation::Zero(None),
             Operation::Zero(Some(k6)),
-            Operation::SetTimeouts(Timeouts { tcp: 900, tcp_fin: 0, udp: 30 }),
+            Operation::SetTimeouts(Timeouts::new(900, 0, 30)),
             Operation::StartDaemon(SyncDaemon::new(SyncRole::Master, "lo", 1)),
             Operation::StartDaemon(daemon),
             Operation::StopDaemon(SyncRole::Backup),
@@ -789,11 +840,10 @@ mod tests {
         let key = ServiceKey::udp("2001:db8::5".parse().unwrap(), 53);
         let mut svc = Service::new(key).with_flags(ServiceFlags::ONEPACKET);
         svc.flags |= ServiceFlags::HASHED;
-        let st = ServiceStatus {
-            service: svc,
-            stats: Stats { conns: 1 << 40, in_bytes: 5, ..Stats::default() },
-            stats32: Stats { conns: 0, in_bytes: 5, ..Stats::default() },
-        };
+        let mut st = ServiceStatus::new(svc);
+        st.stats.conns = 1 << 40;
+        st.stats.in_bytes = 5;
+        st.stats32.in_bytes = 5;
         let attrs = service_reply_attrs(&st);
         assert_eq!(service_status_from_attrs(&attrs).unwrap(), st);
         // An old kernel (before 4.1) has no STATS64.
@@ -823,7 +873,7 @@ mod tests {
     #[test]
     fn malformed_replies_name_the_attribute() {
         let err = service_status_from_attrs(&[ServiceAttr::Protocol(6)]).unwrap_err();
-        assert_eq!(err, Error::Decode("IPVS_SVC_ATTR_AF missing".into()));
+        assert_eq!(err, Error::decode("IPVS_SVC_ATTR_AF missing"));
         let err =
             service_status_from_attrs(&[ServiceAttr::AddressFamily(3), ServiceAttr::Fwmark(1)]).unwrap_err();
         assert!(err.to_string().contains("IPVS_SVC_ATTR_AF: unsupported address family 3"), "{err}");
@@ -838,11 +888,10 @@ mod tests {
         assert!(err.to_string().contains("IPVS_DEST_ATTR_WEIGHT"), "{err}");
         let err = daemon_from_attrs(&[DaemonAttr::State(1)]).unwrap_err();
         assert!(err.to_string().contains("IPVS_DAEMON_ATTR_MCAST_IFN"), "{err}");
-        let mut nm = service_reply_attrs(&ServiceStatus {
-            service: Service::new(ServiceKey::fwmark(1, AddressFamily::Inet6)),
-            stats: Stats::default(),
-            stats32: Stats::default(),
-        });
+        let mut nm = service_reply_attrs(&ServiceStatus::new(Service::new(ServiceKey::fwmark(
+            1,
+            AddressFamily::Inet6,
+        ))));
         for a in &mut nm {
             if let ServiceAttr::Netmask(m) = a {
                 *m = RawNetmask::from_ipv6_prefix(200);

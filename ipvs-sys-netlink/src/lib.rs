@@ -2,7 +2,6 @@
 //!
 //! * [`Client`] (alias [`NetlinkBackend`]): the kernel's IPVS table as an
 //!   [`ipvs_core::Backend`], over one generic-netlink socket.
-//! * [`convert`]: the `ipvs-core` model to and from netlink attributes.
 //! * [`codec`]: a pure encoder/decoder for the `"IPVS"` generic-netlink
 //!   family (messages, attributes, whole request and reply buffers). It opens
 //!   no socket, so it can be tested and fuzzed anywhere.
@@ -18,7 +17,7 @@
 //! it is sent, and the kernel's answers come back as typed [`ipvs_core::Error`]s.
 //!
 //! ```no_run
-//! use ipvs_core::{Backend, Destination, Error, ForwardMethod, Object, Scheduler, Service, ServiceKey};
+//! use ipvs_core::{Backend, Destination, Error, ForwardMethod, Object, OnError, Scheduler, Service, ServiceKey};
 //! use ipvs_sys_netlink::Client;
 //!
 //! let mut ipvs = Client::new()?; // one socket; the "IPVS" family is resolved here
@@ -27,7 +26,7 @@
 //! // ipvsadm -A -t 10.1.2.3:80 -s wrr
 //! let vip = ServiceKey::tcp("10.1.2.3".parse().unwrap(), 80);
 //! match ipvs.add_service(&Service::new(vip).with_scheduler(Scheduler::Wrr)) {
-//!     Ok(()) | Err(Error::Exists(Object::Service)) => {}
+//!     Ok(()) | Err(Error::Exists { object: Object::Service, .. }) => {}
 //!     Err(e) => return Err(e),
 //! }
 //!
@@ -40,7 +39,7 @@
 //!         ipvs_core::Operation::AddDestination(vip, d)
 //!     })
 //!     .collect();
-//! for r in ipvs.apply_all(&ops, false) {
+//! for r in ipvs.apply_all(&ops, OnError::Continue) {
 //!     r?;
 //! }
 //!
@@ -58,9 +57,15 @@
 //! thread that opened it ([`Client::new`]), or the one given to
 //! [`Client::in_netns`] (a [`NetNs`]: an `ip netns` name, a `/proc/<pid>/ns/net`
 //! path or a descriptor), which opens it there without changing the caller's
-//! namespace. Open one per namespace. It is `Send` (move it between threads) but
-//! its methods take `&mut self`; share it behind a `Mutex`, or open one per
-//! thread.
+//! namespace. It keeps a handle on that namespace, so it keeps working there
+//! whichever thread uses it. Open one per namespace.
+//!
+//! # Threads and locking
+//!
+//! A [`Client`] is `Send` (move it between threads) but not `Sync`: its methods take
+//! `&mut self`. Share it behind a `Mutex`, or open one per thread (each has its own
+//! sockets; the kernel serialises changes under its own IPVS mutex). The model values
+//! of `ipvs_core` are plain owned data, `Send + Sync`.
 //!
 //! ```no_run
 //! use ipvs_core::Backend;
@@ -74,8 +79,9 @@
 
 pub mod client;
 pub mod codec;
+#[doc(hidden)]
 pub mod convert;
 
-pub use client::{Client, ClientOptions, Direction, NetNs, NetlinkBackend, WireRecord};
+pub use client::{ChunkSizes, Client, ClientOptions, Direction, NetNs, NetlinkBackend, WireRecord};
 pub use ipvs_core;
 pub use ipvs_core::Backend;

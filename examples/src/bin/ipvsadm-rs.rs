@@ -28,7 +28,7 @@ use ipvs_core::ipvsadm::rules::{self, CommentMode, RestoreItem, RuleSet};
 use ipvs_core::ipvsadm::strerror::{self, Call};
 use ipvs_core::ipvsadm::{conn, list, NumericResolver, Resolver};
 use ipvs_core::plan::plan_for;
-use ipvs_core::{Backend, Error, Operation, Protocol};
+use ipvs_core::{Backend, Error, OnError, Operation, Protocol};
 use ipvs_sys_netlink::Client;
 
 /// Name lookups through the C library, as ipvsadm does them without `-n`.
@@ -97,7 +97,7 @@ fn protocol_name(p: Protocol) -> Option<&'static str> {
         Protocol::Tcp => Some("tcp"),
         Protocol::Udp => Some("udp"),
         Protocol::Sctp => Some("sctp"),
-        Protocol::Other(_) => None,
+        _ => None,
     }
 }
 
@@ -298,7 +298,7 @@ impl Ctx {
         if batch.is_empty() {
             return None;
         }
-        let results = self.client.apply_all(batch, false);
+        let results = self.client.apply_all(batch, OnError::Continue);
         let mut status = 0;
         for (op, r) in batch.iter().zip(results) {
             status = match r {
@@ -333,7 +333,7 @@ impl Ctx {
             let _ = write!(self.out, "{plan}");
             return 0;
         }
-        let report = plan.apply(&mut self.client, false);
+        let report = plan.apply(&mut self.client, OnError::Continue);
         let mut status = 0;
         for (i, e) in report.failures() {
             let op = &plan.steps()[i].op;

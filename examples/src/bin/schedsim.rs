@@ -226,8 +226,7 @@ fn service_title(sim: &Simulator, key: &ServiceKey) -> String {
         Ok(st) => {
             let svc = &st.service;
             let _ = write!(s, " {}", svc.scheduler);
-            let flags =
-                ipvs_core::fmt_util::sched_flags(&svc.scheduler, svc.flags - ipvs_core::ServiceFlags::HASHED);
+            let flags = svc.flags.sched_flags_arg(&svc.scheduler);
             if !flags.is_empty() {
                 let _ = write!(s, " ({flags})");
             }

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 use ipvs_core::{Error, Result};
 
-use super::errno::strerror;
+use ipvs_core::error::OsError;
+use ipvs_core::Privilege;
 
 /// The directory where `ip netns add NAME` bind-mounts the namespace called `NAME`.
 const NETNS_RUN_DIR: &str = "/run/netns";
@@ -48,8 +49,9 @@ const CONTEXT_ENTER: &str = "entering a network namespace";
 ///   message says which namespace is missing;
 /// * a file that is not a network namespace (a regular file, a directory, another kind of
 ///   namespace): [`Error::Os`] with `errno` `EINVAL`, whose message says what it is instead;
-/// * `EPERM` or `EACCES` (opening the file, or entering the namespace without
-///   `CAP_SYS_ADMIN`): [`Error::PermissionDenied`];
+/// * `EPERM` or `EACCES` opening the file: [`Error::PermissionDenied`] naming
+///   [`Privilege::FileAccess`]; entering the namespace without `CAP_SYS_ADMIN`:
+///   [`Error::PermissionDenied`] naming [`Privilege::SysAdmin`];
 /// * anything else: [`Error::Os`] with the errno and the path.
 ///
 /// ```no_run
@@ -90,11 +92,11 @@ impl NetNs {
     /// ```
     pub fn named(name: &str) -> Result<NetNs> {
         if let Some(reason) = bad_name(name) {
-            return Err(Error::Os {
-                errno: libc::EINVAL,
-                context: CONTEXT_NAMED,
-                message: format!("{name:?} is not a valid network namespace name: {reason}"),
-            });
+            return Err(os_message(
+                libc::EINVAL,
+                CONTEXT_NAMED,
+                format!("{name:?} is not a valid network namespace name: {reason}"),
+            ));
         }
         let path = Path::new(NETNS_RUN_DIR).join(name);
         open_checked(&path, CONTEXT_NAMED, Some(name))
@@ -129,11 +131,7 @@ impl NetNs {
     /// use std::os::fd::OwnedFd;
     /// use ipvs_sys_netlink::NetNs;
     ///
-    /// let file = std::fs::File::open("/run/netns/blue").map_err(|e| ipvs_core::Error::Os {
-    ///     errno: e.raw_os_error().unwrap_or(libc::EIO),
-    ///     context: "opening /run/netns/blue",
-    ///     message: e.to_string(),
-    /// })?;
+    /// let file = std::fs::File::open("/run/netns/blue")?; // io::Error converts to ipvs_core::Error
     /// let ns = NetNs::from_fd(OwnedFd::from(file))?;
     /// # Ok::<(), ipvs_core::Error>(())
     /// ```
@@ -156,7 +154,7 @@ impl NetNs {
     pub fn current() -> Result<NetNs> {
         let thread_self = Path::new("/proc/thread-self/ns/net");
         match open_checked(thread_self, CONTEXT_CURRENT, None) {
-            Err(Error::Os { errno: libc::ENOENT, .. }) if !Path::new("/proc/thread-self").exists() => {
+            Err(Error::Os(e)) if e.errno() == libc::ENOENT && !Path::new("/proc/thread-self").exists() => {
                 // SAFETY: gettid takes no arguments, touches no memory and cannot fail.
                 let tid = unsafe { libc::gettid() };
                 open_checked(&PathBuf::from(format!("/proc/self/task/{tid}/ns/net")), CONTEXT_CURRENT, None)
@@ -192,9 +190,10 @@ impl NetNs {
     /// # Ok::<(), ipvs_core::Error>(())
     /// ```
     pub fn try_clone(&self) -> Result<NetNs> {
-        let fd = self.fd.try_clone().map_err(|e| {
-            os_error(&e, "duplicating a network namespace handle", format!("{}: ", self.origin))
-        })?;
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| os_error(e, "duplicating a network namespace handle", &self.origin))?;
         Ok(NetNs { fd, inode: self.inode, origin: self.origin.clone() })
     }
 
@@ -259,38 +258,44 @@ fn bad_name(name: &str) -> Option<&'static str> {
     }
 }
 
-/// An I/O error while doing `context`; `subject` (the path and ": ") starts the message.
-fn os_error(e: &io::Error, context: &'static str, subject: String) -> Error {
+/// [`Error::Os`] with a message after the errno's description.
+fn os_message(errno: i32, context: &'static str, message: String) -> Error {
+    Error::Os(OsError::new(errno, context).with_message(message))
+}
+
+/// An I/O error while doing `context` on `origin` (a path, or `fd N`). `EPERM` and `EACCES`
+/// are [`Error::PermissionDenied`] for lack of [`Privilege::FileAccess`].
+fn os_error(e: io::Error, context: &'static str, origin: &str) -> Error {
     match e.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES) => Error::PermissionDenied,
-        Some(errno) => Error::Os { errno, context, message: format!("{subject}{}", strerror(errno)) },
+        Some(errno @ (libc::EPERM | libc::EACCES)) => {
+            Error::permission_denied(Privilege::FileAccess, format!("{context} {origin}"), errno)
+        }
+        Some(_) => Error::Os(OsError::from_io(e, format!("{context} {origin}"))),
         // Not from the kernel (e.g. a NUL byte in a path).
-        None => Error::Os { errno: libc::EINVAL, context, message: format!("{subject}{e}") },
+        None => {
+            let message = e.to_string();
+            Error::Os(OsError::from_io(e, format!("{context} {origin}")).with_message(message))
+        }
     }
 }
 
 fn not_a_netns(context: &'static str, origin: &str, what: &str) -> Error {
-    Error::Os {
-        errno: libc::EINVAL,
-        context,
-        message: format!("{origin} is not a network namespace ({what})"),
-    }
+    os_message(libc::EINVAL, context, format!("{origin} is not a network namespace ({what})"))
 }
 
 /// Opens `path` if it is a regular file (as every `nsfs` inode is) and checks it is a network
 /// namespace. `name` is the `ip netns` name, for the message when it does not exist.
 fn open_checked(path: &Path, context: &'static str, name: Option<&str>) -> Result<NetNs> {
     let origin = path.display().to_string();
-    let open_error = |e: io::Error| match (e.raw_os_error(), name) {
-        (Some(libc::ENOENT), Some(name)) => Error::Os {
-            errno: libc::ENOENT,
+    let open_error = |e: io::Error| {
+        match (e.raw_os_error(), name) {
+        (Some(libc::ENOENT), Some(name)) => os_message(
+            libc::ENOENT,
             context,
-            message: format!(
-                "no network namespace named {name:?}: {origin} does not exist (`ip netns add {name}` \
-                 creates it)"
-            ),
-        },
-        _ => os_error(&e, context, format!("{origin}: ")),
+            format!("no network namespace named {name:?}: {origin} does not exist (`ip netns add {name}` creates it)"),
+        ),
+        _ => os_error(e, context, &origin),
+    }
     };
     // Look before opening: opening a FIFO or a device can block or have side effects.
     let meta = std::fs::metadata(path).map_err(open_error)?;
@@ -341,7 +346,7 @@ fn ns_kind(nstype: libc::c_int) -> String {
 /// network namespace with `EINVAL`).
 fn check(fd: OwnedFd, origin: String, context: &'static str) -> Result<NetNs> {
     let file = File::from(fd);
-    let meta = file.metadata().map_err(|e| os_error(&e, context, format!("{origin}: ")))?;
+    let meta = file.metadata().map_err(|e| os_error(e, context, &origin))?;
     if !meta.is_file() {
         return Err(not_a_netns(context, &origin, file_kind(&meta.file_type())));
     }
@@ -361,7 +366,7 @@ fn check(fd: OwnedFd, origin: String, context: &'static str) -> Result<NetNs> {
         // Not a namespace file, or a kernel older than 4.11: let setns tell.
         Some(libc::ENOTTY | libc::EINVAL) => match run_in(fd.as_fd(), &origin, || ()) {
             Ok(()) => Ok(NetNs { fd, inode: meta.ino(), origin }),
-            Err(Error::Os { errno: libc::EINVAL, .. }) => {
+            Err(Error::Os(e)) if e.errno() == libc::EINVAL => {
                 // Every namespace file lives on the one nsfs (or, before 3.19, proc) device.
                 let nsfs = std::fs::metadata("/proc/self/ns/net").map(|m| m.dev()).ok();
                 let what =
@@ -370,7 +375,7 @@ fn check(fd: OwnedFd, origin: String, context: &'static str) -> Result<NetNs> {
             }
             Err(e) => Err(e),
         },
-        _ => Err(os_error(&e, context, format!("{origin}: "))),
+        _ => Err(os_error(e, context, &origin)),
     }
 }
 
@@ -385,7 +390,12 @@ fn enter(fd: BorrowedFd<'_>, origin: &str) -> Result<()> {
     let e = io::Error::last_os_error();
     match e.raw_os_error() {
         Some(libc::EINVAL) => Err(not_a_netns(CONTEXT_ENTER, origin, "setns refused it")),
-        _ => Err(os_error(&e, CONTEXT_ENTER, format!("{origin}: "))),
+        // setns needs CAP_SYS_ADMIN in the caller's user namespace and in the one owning the
+        // target namespace.
+        Some(errno @ libc::EPERM) => {
+            Err(Error::permission_denied(Privilege::SysAdmin, format!("{CONTEXT_ENTER} {origin}"), errno))
+        }
+        _ => Err(os_error(e, CONTEXT_ENTER, origin)),
     }
 }
 
@@ -402,7 +412,7 @@ where
                 enter(fd, origin)?;
                 Ok(f())
             })
-            .map_err(|e| os_error(&e, CONTEXT_ENTER, "starting a thread: ".into()))?;
+            .map_err(|e| os_error(e, CONTEXT_ENTER, "(starting a thread)"))?;
         match handle.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -416,16 +426,22 @@ mod tests {
 
     use super::*;
 
+    /// The errno, context and message of an [`Error::Os`].
+    fn os(r: Result<NetNs>) -> (i32, String, String) {
+        match r {
+            Err(Error::Os(e)) => {
+                (e.errno(), e.context().to_owned(), e.message().unwrap_or_default().to_owned())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn bad_names_are_refused_before_opening() {
         for name in ["", ".", "..", "a/b", "/abs", "../x", "a\0b"] {
-            match NetNs::named(name) {
-                Err(Error::Os { errno: libc::EINVAL, context, message }) => {
-                    assert_eq!(context, CONTEXT_NAMED);
-                    assert!(message.contains("not a valid network namespace name"), "{message}");
-                }
-                other => panic!("{name:?}: {other:?}"),
-            }
+            let (errno, context, message) = os(NetNs::named(name));
+            assert_eq!((errno, context.as_str()), (libc::EINVAL, CONTEXT_NAMED), "{name:?}");
+            assert!(message.contains("not a valid network namespace name"), "{message}");
         }
         assert_eq!(bad_name("blue"), None);
         assert_eq!(bad_name("a.b-c_1"), None);
@@ -434,51 +450,44 @@ mod tests {
     #[test]
     fn missing_named_namespace_says_so() {
         let name = format!("ipvs-no-such-ns-{}", std::process::id());
-        match NetNs::named(&name) {
-            Err(Error::Os { errno: libc::ENOENT, message, .. }) => {
-                assert!(message.contains(&format!("no network namespace named {name:?}")), "{message}");
-                assert!(message.contains("ip netns add"), "{message}");
-            }
-            other => panic!("{other:?}"),
-        }
-        match NetNs::path("/nonexistent/ipvs/ns") {
-            Err(Error::Os { errno: libc::ENOENT, message, .. }) => {
-                assert!(message.starts_with("/nonexistent/ipvs/ns: "), "{message}")
-            }
-            other => panic!("{other:?}"),
-        }
+        let (errno, _, message) = os(NetNs::named(&name));
+        assert_eq!(errno, libc::ENOENT);
+        assert!(message.contains(&format!("no network namespace named {name:?}")), "{message}");
+        assert!(message.contains("ip netns add"), "{message}");
+        let e = NetNs::path("/nonexistent/ipvs/ns").unwrap_err();
+        assert_eq!(e.errno(), Some(libc::ENOENT));
+        assert!(e.to_string().contains("/nonexistent/ipvs/ns: No such file or directory"), "{e}");
     }
 
     #[test]
     fn non_namespaces_are_refused() {
         // A directory: refused before it is opened.
-        match NetNs::path("/") {
-            Err(Error::Os { errno: libc::EINVAL, message, .. }) => {
-                assert_eq!(message, "/ is not a network namespace (a directory)")
-            }
-            other => panic!("{other:?}"),
-        }
+        let (errno, _, message) = os(NetNs::path("/"));
+        assert_eq!(errno, libc::EINVAL);
+        assert_eq!(message, "/ is not a network namespace (a directory)");
         // A regular file, by path and by descriptor.
         let exe = std::env::current_exe().unwrap();
-        match NetNs::path(&exe) {
-            Err(Error::Os { errno: libc::EINVAL, message, .. }) => {
-                assert!(message.ends_with("is not a network namespace (a regular file)"), "{message}")
-            }
-            other => panic!("{other:?}"),
-        }
+        let (errno, _, message) = os(NetNs::path(&exe));
+        assert_eq!(errno, libc::EINVAL);
+        assert!(message.ends_with("is not a network namespace (a regular file)"), "{message}");
         let fd = OwnedFd::from(File::open(&exe).unwrap());
-        assert!(matches!(NetNs::from_fd(fd), Err(Error::Os { errno: libc::EINVAL, .. })));
+        assert_eq!(os(NetNs::from_fd(fd)).0, libc::EINVAL);
     }
 
     #[test]
     fn other_namespace_kinds_are_named() {
         // Opening one's own namespaces needs no privilege; NS_GET_NSTYPE needs Linux 4.11.
-        match NetNs::path("/proc/thread-self/ns/uts") {
-            Err(Error::Os { errno: libc::EINVAL, message, .. }) => {
-                assert!(message.contains("is not a network namespace"), "{message}")
-            }
-            other => panic!("{other:?}"),
-        }
+        let (errno, _, message) = os(NetNs::path("/proc/thread-self/ns/uts"));
+        assert_eq!(errno, libc::EINVAL);
+        assert!(message.contains("is not a network namespace"), "{message}");
+    }
+
+    #[test]
+    fn permission_errors_name_the_privilege() {
+        let e = os_error(io::Error::from_raw_os_error(libc::EACCES), CONTEXT_PATH, "/run/netns/x");
+        assert_eq!(e.kind(), ipvs_core::ErrorKind::PermissionDenied(Privilege::FileAccess));
+        assert_eq!(e.errno(), Some(libc::EACCES));
+        assert!(e.to_string().contains("/run/netns/x"), "{e}");
     }
 
     #[test]

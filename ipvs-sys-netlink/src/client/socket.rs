@@ -12,19 +12,13 @@ use std::time::Duration;
 
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
 
+use super::transport::{Received, Transport};
+
 /// A bound `NETLINK_GENERIC` socket.
 #[derive(Debug)]
 pub(crate) struct NlSocket {
     sock: Socket,
     port: u32,
-}
-
-/// What one receive returned.
-pub(crate) enum Received {
-    /// A datagram of this many bytes, sent by this port (0 = the kernel).
-    Datagram { len: usize, sender: u32 },
-    /// The receive timeout expired (or, non-blocking, nothing was queued).
-    WouldBlock,
 }
 
 fn setsockopt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
@@ -40,22 +34,11 @@ fn setsockopt<T>(fd: i32, level: libc::c_int, name: libc::c_int, value: &T) -> i
     }
 }
 
-/// The receive length of the main socket: as much as fits one 8 KiB allocation with the
-/// kernel's `skb_shared_info` (320 bytes on x86-64) on 4 KiB-page systems, 8 KiB elsewhere (at
-/// least the kernel's `NLMSG_GOODSIZE`, so that no reply is larger). The kernel allocates each
-/// dump chunk at the largest receive length the socket has seen, and Debian's kernels zero every
-/// allocation (`init_on_alloc`): a 32 KiB chunk costs 64 KiB of cleared pages, this one a single
-/// 8 KiB slab object. For a real-server dump of a few entries (two chunks: the entries, then
-/// `NLMSG_DONE`) that is most of the kernel's work; for the service dump, larger chunks mean
-/// fewer restarts (the kernel walks the service table from its start for every chunk).
-pub(crate) fn main_chunk() -> usize {
+/// The kernel's page size (`sysconf(_SC_PAGESIZE)`), 4096 if it cannot be read.
+pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf takes no pointers and only reads a system constant.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if page == 4096 {
-        7680
-    } else {
-        8192
-    }
+    usize::try_from(page).ok().filter(|p| *p > 0).unwrap_or(4096)
 }
 
 impl NlSocket {
@@ -136,10 +119,11 @@ impl NlSocket {
     ///
     /// Nothing is ever cut off silently: the call passes `MSG_TRUNC`, so the kernel reports the
     /// datagram's real length, and a datagram longer than `buf` is an `EMSGSIZE` error. The
-    /// client's buffers ([`main_chunk`], and 16 to 28 KiB on the verifying socket) hold any
-    /// datagram IPVS sends: a dump chunk is at most the largest of `NLMSG_GOODSIZE` (a page
-    /// minus the kernel's skb overhead, at most 8 KiB) and the largest buffer ever passed to
-    /// `recvmsg` on the socket; other replies are a few hundred bytes.
+    /// client's buffers ([`ChunkSizes`](super::ChunkSizes)) hold any datagram IPVS sends: a
+    /// dump chunk is at most the larger of `NLMSG_GOODSIZE` (a page minus the kernel's skb
+    /// overhead, at most 8 KiB) and the largest buffer ever passed to `recvmsg` on the
+    /// socket, and every buffer is at least that large; other replies are a few hundred
+    /// bytes.
     pub(crate) fn recv(&self, buf: &mut [u8], nonblocking: bool) -> io::Result<Received> {
         let flags = libc::MSG_TRUNC | if nonblocking { libc::MSG_DONTWAIT } else { 0 };
         loop {
@@ -151,5 +135,23 @@ impl NlSocket {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+impl Transport for NlSocket {
+    fn port(&self) -> u32 {
+        NlSocket::port(self)
+    }
+
+    fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+        NlSocket::send(self, buf)
+    }
+
+    fn recv(&mut self, buf: &mut [u8], nonblocking: bool) -> io::Result<Received> {
+        NlSocket::recv(self, buf, nonblocking)
+    }
+
+    fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        NlSocket::set_timeout(self, timeout)
     }
 }

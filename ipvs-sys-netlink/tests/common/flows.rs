@@ -401,22 +401,19 @@ pub fn diff(kernel: &BTreeSet<Entry>, sim: &BTreeSet<Entry>) -> String {
 // ---------------------------------------------------------------------------------------------
 // The lab.
 
-/// Whether this kernel has IPVS: `common::kernel()`'s check (it loads `ip_vs` when needed,
-/// and with `IPVS_REQUIRE_KERNEL=1` a kernel without IPVS fails the test) without creating a
-/// namespace, which costs several seconds of process starts under TCG.
-pub fn kernel_available() -> bool {
-    let required = std::env::var_os("IPVS_REQUIRE_KERNEL").is_some_and(|v| v == "1");
+/// Checks that this kernel has IPVS, as `common::kernel()` does (it loads `ip_vs` when
+/// needed; a kernel without IPVS fails the test), without creating a namespace, which costs
+/// several seconds of process starts under TCG; and loads the lab's modules.
+pub fn require_kernel() {
     let present = || std::path::Path::new("/proc/net/ip_vs").exists();
     if !present() {
         let _ = Command::new("modprobe").arg("-q").arg("ip_vs").status();
     }
-    if !present() {
-        assert!(!required, "IPVS_REQUIRE_KERNEL=1 but this kernel has no IPVS (/proc/net/ip_vs missing)");
-        eprintln!("SKIP: this kernel has no IPVS; run the test through scripts/ipvs-vm");
-        return false;
-    }
+    assert!(
+        present(),
+        "this kernel has no IPVS (/proc/net/ip_vs missing): run the kernel tests through scripts/ipvs-vm"
+    );
     load_modules();
-    true
 }
 
 /// The modules the lab uses. The kernel loads them on first use, but when two test processes

@@ -6,8 +6,9 @@
 //! IPv4 real server is refused with EINVAL while the namespace has no local IPv4 address at
 //! all) and a dummy interface routing the test address ranges, for tests that send traffic.
 //!
-//! Outside a kernel with IPVS, [`kernel`] returns `None` and the test prints why it skipped,
-//! unless `IPVS_REQUIRE_KERNEL=1` is set (as the VM run does): then it fails.
+//! Every such test is `#[ignore]`d, so a plain `cargo test` on a host without IPVS reports it
+//! as ignored, never as passed; `scripts/test` runs them inside the VM with
+//! `--run-ignored only`. There a kernel without IPVS fails the test: [`kernel`] never skips.
 #![allow(dead_code)]
 
 use std::process::Command;
@@ -22,22 +23,18 @@ pub struct KernelNs {
 const ROUTES: &[&str] = &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "198.18.0.0/15"];
 const ROUTES6: &[&str] = &["2001:db8::/32", "fd00::/8"];
 
-/// Enters a fresh network namespace with IPVS, or returns `None` (after saying why) when this
-/// kernel has no IPVS and the run does not require one.
-pub fn kernel() -> Option<KernelNs> {
-    let required = std::env::var_os("IPVS_REQUIRE_KERNEL").is_some_and(|v| v == "1");
+/// Enters a fresh network namespace with IPVS. Panics when this kernel has no IPVS: the test
+/// is then being run outside the VM (`cargo test -- --ignored` on the host).
+pub fn kernel() -> KernelNs {
     let present = || std::path::Path::new("/proc/net/ip_vs").exists();
     if !present() {
         // The module loads on first use; load it now so the check below is meaningful.
         let _ = Command::new("modprobe").arg("-q").arg("ip_vs").status();
     }
-    if !present() {
-        if required {
-            panic!("IPVS_REQUIRE_KERNEL=1 but this kernel has no IPVS (/proc/net/ip_vs missing)");
-        }
-        eprintln!("SKIP: this kernel has no IPVS; run the test through scripts/ipvs-vm");
-        return None;
-    }
+    assert!(
+        present(),
+        "this kernel has no IPVS (/proc/net/ip_vs missing): run the kernel tests through scripts/ipvs-vm"
+    );
     // SAFETY: unshare takes no pointers; it moves this thread into a new network namespace.
     let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
     assert_eq!(rc, 0, "unshare(CLONE_NEWNET) failed: {}", std::io::Error::last_os_error());
@@ -50,7 +47,7 @@ pub fn kernel() -> Option<KernelNs> {
     for r in ROUTES6 {
         sh(&format!("ip -6 route add {r} dev dummy0"));
     }
-    Some(KernelNs { _private: () })
+    KernelNs { _private: () }
 }
 
 /// Runs a shell command line in this thread's namespace; panics with its output if it fails.
