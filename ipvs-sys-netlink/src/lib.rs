@@ -85,3 +85,8 @@ pub mod convert;
 pub use client::{ChunkSizes, Client, ClientOptions, Direction, NetNs, NetlinkBackend, WireRecord};
 pub use ipvs_core;
 pub use ipvs_core::Backend;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
