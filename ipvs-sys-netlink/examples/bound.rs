@@ -143,7 +143,9 @@ impl Netlink {
             for frame in Frames::new(&nl.rx[..len]) {
                 match decode_family_reply(&frame?)? {
                     FamilyReply::Family(info) => nl.family = info.id,
-                    FamilyReply::Error(e) => return Err(format!("resolving the IPVS family: {e:?}").into()),
+                    FamilyReply::Error { code, .. } => {
+                        return Err(format!("resolving the IPVS family: errno {}", -code).into())
+                    }
                     _ => {}
                 }
             }
@@ -162,7 +164,7 @@ impl Netlink {
         }
         for frame in Frames::new(&self.rx[..len]) {
             let frame = frame?;
-            f(frame.header.message_type, frame.header.sequence_number, frame.payload());
+            f(frame.header.message_type, frame.header.sequence, frame.payload());
         }
         Ok(())
     }

@@ -21,9 +21,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipvs_sys_netlink::codec::consts::*;
 use ipvs_sys_netlink::codec::{
-    DaemonAttr, DestAttr, InetAddr, IpvsAttr, IpvsCmd, RawNetmask, ServiceAttr, StatsAttr,
+    parse_daemon_attrs, parse_service_attrs, DaemonAttr, DestAttr, InetAddr, IpvsAttr, IpvsCmd, RawNetmask,
+    ServiceAttr, StatsAttr, UnknownAttr,
 };
-use netlink_packet_core::{DefaultNla, Emitable, Nla, NlaBuffer, Parseable, ParseableParametrized};
+// The attribute types implement netlink-packet-core's traits (plumbing); the
+// single-attribute cases go through them.
+use netlink_packet_core::{Emitable, Nla, NlaBuffer, Parseable, ParseableParametrized};
 
 /// Asserts parse(bytes) == value and emit(value) == bytes.
 fn golden<A>(bytes: &[u8], value: A)
@@ -316,9 +319,9 @@ fn stats_width_depends_on_the_nest() {
 fn svc_unknown_attribute_is_other() {
     golden(
         &[0x08, 0x00, 0x63, 0x00, 0xde, 0xad, 0xbe, 0xef],
-        ServiceAttr::Other(DefaultNla::new(99, vec![0xde, 0xad, 0xbe, 0xef])),
+        ServiceAttr::Other(UnknownAttr::new(99, vec![0xde, 0xad, 0xbe, 0xef])),
     );
-    golden(&[0x04, 0x00, 0x00, 0x00], ServiceAttr::Other(DefaultNla::new(0, vec![])));
+    golden(&[0x04, 0x00, 0x00, 0x00], ServiceAttr::Other(UnknownAttr::new(0, vec![])));
 }
 
 #[test]
@@ -428,7 +431,7 @@ fn dest_tunnel_attributes() {
 fn dest_unknown_attribute_is_other() {
     golden(
         &[0x06, 0x00, 0x10, 0x00, 0x01, 0x02, 0x00, 0x00],
-        DestAttr::Other(DefaultNla::new(16, vec![0x01, 0x02])),
+        DestAttr::Other(UnknownAttr::new(16, vec![0x01, 0x02])),
     );
 }
 
@@ -461,8 +464,34 @@ fn daemon_state_ifn_syncid() {
         0x09, 0x00, 0x02, 0x00, // IPVS_DAEMON_ATTR_MCAST_IFN, 4 + 5
         b'e', b't', b'h', b'0', 0x00,
         0x00, 0x00, 0x00,
-    ], DaemonAttr::McastIfn("eth0".into()));
+    ], DaemonAttr::McastIfn(b"eth0".to_vec()));
     golden(&[0x08, 0x00, 0x03, 0x00, 0x05, 0x00, 0x00, 0x00], DaemonAttr::SyncId(5));
+}
+
+#[test]
+fn daemon_mcast_ifn_is_bytes() {
+    // Linux accepts any bytes but '/', ':', white space and NUL in an
+    // interface name: "v\xe9th0" (Latin-1 e-acute) is not UTF-8 and decodes.
+    #[rustfmt::skip]
+    golden(&[
+        0x0a, 0x00, 0x02, 0x00, // IPVS_DAEMON_ATTR_MCAST_IFN, 4 + 6
+        b'v', 0xe9, b't', b'h', b'0', 0x00,
+        0x00, 0x00,
+    ], DaemonAttr::McastIfn(b"v\xe9th0".to_vec()));
+    // The full 15 bytes (IFNAMSIZ - 1) plus the NUL: exactly 16, no padding.
+    let mut max = vec![0x14, 0x00, 0x02, 0x00];
+    max.extend_from_slice(b"abcdefghijklmno\0");
+    golden(&max, DaemonAttr::McastIfn(b"abcdefghijklmno".to_vec()));
+    // Like the kernel (nla_strscpy), parsing stops at the first NUL, and a
+    // value without one is taken whole; these two do not re-emit the same bytes.
+    let nest = [
+        0x0c, 0x00, 0x02, 0x00, b'l', b'o', 0x00, b'x', 0x00, 0x00, 0x00, 0x00, // "lo\0x\0..."
+        0x06, 0x00, 0x02, 0x00, b'l', b'o', 0x00, 0x00, // "lo", no NUL
+    ];
+    assert_eq!(
+        parse_daemon_attrs(&nest).unwrap(),
+        [DaemonAttr::McastIfn(b"lo".to_vec()), DaemonAttr::McastIfn(b"lo".to_vec())]
+    );
 }
 
 #[test]
@@ -503,7 +532,10 @@ fn daemon_mcast_ttl() {
 
 #[test]
 fn daemon_unknown_and_errors() {
-    golden(&[0x05, 0x00, 0x09, 0x00, 0x07, 0x00, 0x00, 0x00], DaemonAttr::Other(DefaultNla::new(9, vec![7])));
+    golden(
+        &[0x05, 0x00, 0x09, 0x00, 0x07, 0x00, 0x00, 0x00],
+        DaemonAttr::Other(UnknownAttr::new(9, vec![7])),
+    );
     assert_eq!(
         parse_err::<DaemonAttr>(&[0x08, 0x00, 0x07, 0x00, 0x90, 0x22, 0, 0]),
         "IPVS_DAEMON_ATTR_MCAST_PORT: expected 2 bytes, got 4"
@@ -604,17 +636,50 @@ fn top_level_unknown_is_other_and_keeps_flags() {
     golden_top(
         &[0x08, 0x00, 0x07, 0x00, 0x01, 0x00, 0x00, 0x00],
         IpvsCmd::SetConfig,
-        IpvsAttr::Other(DefaultNla::new(7, vec![1, 0, 0, 0])),
+        IpvsAttr::Other(UnknownAttr::new(7, vec![1, 0, 0, 0])),
     );
     golden_top(
         &[0x04, 0x00, 0x63, 0x80],
         IpvsCmd::NewService,
-        IpvsAttr::Other(DefaultNla::new(0x8063, vec![])),
+        IpvsAttr::Other(UnknownAttr::new(0x8063, vec![])),
     );
     golden_top(
         &[0x08, 0x00, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00],
         IpvsCmd::SetInfo,
-        IpvsAttr::Other(DefaultNla::new(3, vec![1, 0, 0, 0])),
+        IpvsAttr::Other(UnknownAttr::new(3, vec![1, 0, 0, 0])),
+    );
+}
+
+#[test]
+fn unknown_attributes_inside_a_service_nest_are_kept_byte_for_byte() {
+    // A newer kernel's attributes among known ones: 13 (a plain value) and
+    // 0x8063 (a nest of its own, NLA_F_NESTED set), kept in place.
+    #[rustfmt::skip]
+    let bytes = [
+        0x28, 0x00, 0x01, 0x00,                         // IPVS_CMD_ATTR_SERVICE, 4 + 8 + 8 + 8 + 12
+        0x06, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, // AF = AF_INET
+        0x07, 0x00, 0x0d, 0x00, 0x01, 0x02, 0x03, 0x00, // type 13, 3 bytes, padded
+        0x08, 0x00, 0x05, 0x00, 0x07, 0x00, 0x00, 0x00, // FWMARK = 7
+        0x0c, 0x00, 0x63, 0x80,                         // type 99 | NLA_F_NESTED
+        0x08, 0x00, 0x01, 0x00, 0x2a, 0x00, 0x00, 0x00, //   a nested u32 = 42
+    ];
+    let unknown_nest = UnknownAttr::new(0x8063, vec![0x08, 0x00, 0x01, 0x00, 0x2a, 0x00, 0x00, 0x00]);
+    assert_eq!(unknown_nest.number(), 99);
+    assert!(unknown_nest.is_nested());
+    golden_top(
+        &bytes,
+        IpvsCmd::NewService,
+        IpvsAttr::Service(vec![
+            ServiceAttr::AddressFamily(AF_INET),
+            ServiceAttr::Other(UnknownAttr { kind: 13, value: vec![1, 2, 3] }),
+            ServiceAttr::Fwmark(7),
+            ServiceAttr::Other(unknown_nest),
+        ]),
+    );
+    // The public nest parser gives the same.
+    assert_eq!(
+        parse_service_attrs(&bytes[4..]).unwrap()[3],
+        ServiceAttr::Other(UnknownAttr::new(0x8063, bytes[32..].to_vec()))
     );
 }
 
@@ -665,11 +730,15 @@ fn cmd_numbers() {
         (IpvsCmd::GetInfo, 15),
         (IpvsCmd::Zero, 16),
         (IpvsCmd::Flush, 17),
-        (IpvsCmd::Other(0), 0),
-        (IpvsCmd::Other(18), 18),
     ];
     for (cmd, n) in all {
         assert_eq!(u8::from(cmd), n);
         assert_eq!(IpvsCmd::from(n), cmd);
+    }
+    // Any other number is Other, and only through From<u8>.
+    for n in [0u8, 18, 255] {
+        let cmd = IpvsCmd::from(n);
+        assert!(matches!(cmd, IpvsCmd::Other(other) if other.get() == n), "{cmd:?}");
+        assert_eq!(u8::from(cmd), n);
     }
 }

@@ -22,15 +22,14 @@ use ipvs_core::{
     Scheduler, Service, ServiceFlags, ServiceKey, ServiceStatus, Stats, SyncDaemon, SyncRole, Timeouts,
     Tunnel, TunnelFlags, TunnelType,
 };
+use ipvs_sys_netlink::codec::consts::{
+    NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST,
+};
 use ipvs_sys_netlink::codec::{
-    encode_request, Frame, Frames, IpvsAttr, IpvsCmd, IpvsMessage, IpvsNetlinkMessage, RequestHeader,
+    encode_message, encode_request, Frame, Frames, IpvsAttr, IpvsCmd, IpvsMessage, Message, MessageBody,
+    MessageHeader, RequestHeader,
 };
 use ipvs_sys_netlink::convert;
-use netlink_packet_core::{
-    DoneMessage, ErrorMessage, NetlinkMessage, NetlinkPayload, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK,
-    NLM_F_CAPPED, NLM_F_DUMP, NLM_F_MULTIPART, NLM_F_REQUEST,
-};
-use netlink_packet_generic::GenlMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Fixture files
@@ -80,36 +79,28 @@ fn load(name: &'static str) -> Fixture {
 // Emitting what the kernel emits
 // ---------------------------------------------------------------------------------------------
 
-fn serialize(mut msg: IpvsNetlinkMessage) -> Vec<u8> {
-    msg.finalize();
-    let mut out = vec![0u8; msg.header.length as usize];
-    msg.serialize(&mut out);
-    out
+fn serialize(header: MessageHeader, body: MessageBody) -> Vec<u8> {
+    encode_message(&Message { header, body }).unwrap()
 }
 
 /// A reply message: the frame's header (flags, sequence, port) around `payload`.
 fn emit_reply(frame: &Frame<'_>, family_id: u16, payload: IpvsMessage) -> Vec<u8> {
-    let mut genl = GenlMessage::from_payload(payload);
-    genl.set_resolved_family_id(family_id);
-    serialize(NetlinkMessage::new(frame.header, NetlinkPayload::InnerMessage(genl)))
+    serialize(MessageHeader { message_type: family_id, ..frame.header }, MessageBody::Ipvs(payload))
 }
 
+/// An NLMSG_ERROR in the capped form (NETLINK_CAP_ACK): code and the request's header.
 fn emit_error(frame: &Frame<'_>, code: i32, request_header: &[u8]) -> Vec<u8> {
-    let mut e = ErrorMessage::default();
-    e.code = std::num::NonZeroI32::new(code);
-    e.header = request_header.to_vec();
-    serialize(NetlinkMessage::new(frame.header, NetlinkPayload::Error(e)))
+    let request = MessageHeader::from_bytes(request_header).unwrap();
+    serialize(frame.header, MessageBody::error(code, request, None))
 }
 
 fn emit_done(frame: &Frame<'_>) -> Vec<u8> {
-    serialize(NetlinkMessage::new(frame.header, NetlinkPayload::Done(DoneMessage::default())))
+    serialize(frame.header, MessageBody::done(0))
 }
 
 fn payload(frame: &Frame<'_>) -> IpvsMessage {
-    match frame.decode().unwrap().payload {
-        NetlinkPayload::InnerMessage(genl) => genl.payload,
-        other => panic!("expected an IPVS message, got {other:?}"),
-    }
+    let msg = frame.decode().unwrap();
+    msg.ipvs().cloned().unwrap_or_else(|| panic!("expected an IPVS message, got {msg:?}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,56 +150,54 @@ fn check(name: &'static str, exps: Vec<Exp>) {
             Exp::Op(op) => {
                 let f = next("request", true);
                 let h = f.header;
-                assert_eq!(
-                    (h.message_type, h.flags, h.port_number),
-                    (fx.family_id, NLM_F_REQUEST | NLM_F_ACK, 0)
-                );
+                assert_eq!((h.message_type, h.flags, h.port), (fx.family_id, NLM_F_REQUEST | NLM_F_ACK, 0));
                 let msg = payload(f);
                 assert_eq!(convert::operation_from_message(&msg).unwrap(), op, "{name}: parse(request)");
                 let hdr = RequestHeader {
                     family_id: fx.family_id,
                     flags: NLM_F_ACK,
-                    sequence: h.sequence_number,
+                    sequence: h.sequence,
                     port: 0,
                 };
                 let bytes = encode_request(&convert::operation_message(&op).unwrap(), hdr).unwrap();
                 assert_eq!(bytes, f.bytes, "{name}: emit(request) for {op}");
-                requests.push((h.sequence_number, f.bytes[..16].to_vec()));
+                requests.push((h.sequence, f.bytes[..16].to_vec()));
             }
             Exp::Read(msg, flags) => {
                 let f = next("read request", true);
                 let h = f.header;
-                assert_eq!(
-                    (h.message_type, h.flags, h.port_number),
-                    (fx.family_id, NLM_F_REQUEST | flags, 0)
-                );
+                assert_eq!((h.message_type, h.flags, h.port), (fx.family_id, NLM_F_REQUEST | flags, 0));
                 assert_eq!(payload(f), msg, "{name}: parse(read request)");
-                let hdr =
-                    RequestHeader { family_id: fx.family_id, flags, sequence: h.sequence_number, port: 0 };
+                let hdr = RequestHeader { family_id: fx.family_id, flags, sequence: h.sequence, port: 0 };
                 assert_eq!(encode_request(&msg, hdr).unwrap(), f.bytes, "{name}: emit(read request)");
-                requests.push((h.sequence_number, f.bytes[..16].to_vec()));
+                requests.push((h.sequence, f.bytes[..16].to_vec()));
             }
             Exp::Ack(code) => {
                 let f = next("acknowledgement", false);
                 let h = f.header;
-                assert_eq!((h.message_type, h.port_number), (NLMSG_ERROR, fx.port_id), "{name}");
+                assert_eq!((h.message_type, h.port), (NLMSG_ERROR, fx.port_id), "{name}");
                 // NETLINK_CAP_ACK: only the request's header is echoed, ACK or not.
                 assert_eq!(h.flags, NLM_F_CAPPED, "{name}: ack flags");
                 let req = requests
                     .iter()
-                    .find(|(seq, _)| *seq == h.sequence_number)
-                    .unwrap_or_else(|| panic!("{name}: ack for unknown sequence {}", h.sequence_number));
-                let NetlinkPayload::Error(e) = f.decode().unwrap().payload else {
+                    .find(|(seq, _)| *seq == h.sequence)
+                    .unwrap_or_else(|| panic!("{name}: ack for unknown sequence {}", h.sequence));
+                let MessageBody::Error { code: got, request, .. } = f.decode().unwrap().body else {
                     panic!("{name}: not an error")
                 };
-                assert_eq!(e.raw_code(), code, "{name}: parse(ack) code");
-                assert_eq!(e.header, req.1, "{name}: the ack echoes the request header");
+                assert_eq!(got, code, "{name}: parse(ack) code");
+                assert_eq!(
+                    request,
+                    MessageHeader::from_bytes(&req.1),
+                    "{name}: the ack echoes the request header"
+                );
+                assert_eq!(f.payload().get(4..), Some(&req.1[..]), "{name}: and nothing else");
                 assert_eq!(emit_error(f, code, &req.1), f.bytes, "{name}: emit(ack)");
             }
             Exp::Service(st) => {
                 let f = next("service reply", false);
                 assert_eq!(
-                    (f.header.message_type, f.header.flags, f.header.port_number),
+                    (f.header.message_type, f.header.flags, f.header.port),
                     (fx.family_id, 0, fx.port_id)
                 );
                 let msg = payload(f);
@@ -223,7 +212,7 @@ fn check(name: &'static str, exps: Vec<Exp>) {
             Exp::Services(mut expected) => {
                 while !expected.is_empty() {
                     let f = next("service dump entry", false);
-                    assert_eq!((f.header.message_type, f.header.flags), (fx.family_id, NLM_F_MULTIPART));
+                    assert_eq!((f.header.message_type, f.header.flags), (fx.family_id, NLM_F_MULTI));
                     let msg = payload(f);
                     let got = convert::service_status_from_message(&msg).unwrap();
                     let i = expected
@@ -242,7 +231,7 @@ fn check(name: &'static str, exps: Vec<Exp>) {
             Exp::Dests(family, expected) => {
                 for st in expected {
                     let f = next("destination dump entry", false);
-                    assert_eq!((f.header.message_type, f.header.flags), (fx.family_id, NLM_F_MULTIPART));
+                    assert_eq!((f.header.message_type, f.header.flags), (fx.family_id, NLM_F_MULTI));
                     let msg = payload(f);
                     assert_eq!(msg.cmd, IpvsCmd::NewDest);
                     assert_eq!(
@@ -260,7 +249,7 @@ fn check(name: &'static str, exps: Vec<Exp>) {
             Exp::Daemons(expected) => {
                 for d in expected {
                     let f = next("daemon dump entry", false);
-                    assert_eq!((f.header.message_type, f.header.flags), (fx.family_id, NLM_F_MULTIPART));
+                    assert_eq!((f.header.message_type, f.header.flags), (fx.family_id, NLM_F_MULTI));
                     let msg = payload(f);
                     assert_eq!(msg.cmd, IpvsCmd::NewDaemon);
                     assert_eq!(
@@ -295,7 +284,7 @@ fn check(name: &'static str, exps: Vec<Exp>) {
             }
             Exp::Done => {
                 let f = next("NLMSG_DONE", false);
-                assert_eq!((f.header.message_type, f.header.flags), (NLMSG_DONE, NLM_F_MULTIPART), "{name}");
+                assert_eq!((f.header.message_type, f.header.flags), (NLMSG_DONE, NLM_F_MULTI), "{name}");
                 assert_eq!(f.payload(), [0, 0, 0, 0], "{name}: DONE carries status 0");
                 assert_eq!(emit_done(f), f.bytes, "{name}: emit(done)");
             }

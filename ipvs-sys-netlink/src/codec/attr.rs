@@ -1,16 +1,15 @@
 //! Top-level attributes: `IPVS_CMD_ATTR_*` and, in GET_INFO replies,
 //! `IPVS_INFO_ATTR_*`.
 
-use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, ErrorContext, Nla, NlaBuffer, Parseable, ParseableParametrized,
-};
+use netlink_packet_core::{ErrorContext, Nla, NlaBuffer, ParseableParametrized};
 
+use super::cmd::IpvsCmd;
 use super::consts::*;
-use super::daemon::{parse_daemon_attrs, DaemonAttr};
-use super::dest::{parse_dest_attrs, DestAttr};
-use super::message::IpvsCmd;
-use super::service::{parse_service_attrs, ServiceAttr};
-use super::wire;
+use super::daemon::{self, DaemonAttr};
+use super::dest::{self, DestAttr};
+use super::service::{self, ServiceAttr};
+use super::unknown::UnknownAttr;
+use super::wire::{self, NlError};
 
 /// One top-level attribute of an IPVS message.
 ///
@@ -39,16 +38,17 @@ pub enum IpvsAttr {
     /// `IPVS_INFO_ATTR_CONN_TAB_SIZE` (GET_INFO reply, command SET_INFO):
     /// u32. Same number as `IPVS_CMD_ATTR_DEST`.
     InfoConnTabSize(u32),
-    /// An attribute this crate does not know (a newer kernel's).
-    Other(DefaultNla),
+    /// An attribute this crate does not know (a newer kernel's, or numbers
+    /// 3 to 6 in a SET_INFO message), kept byte for byte.
+    Other(UnknownAttr),
 }
 
 impl Nla for IpvsAttr {
     fn value_len(&self) -> usize {
         match self {
-            Self::Service(nlas) => nlas.as_slice().buffer_len(),
-            Self::Dest(nlas) => nlas.as_slice().buffer_len(),
-            Self::Daemon(nlas) => nlas.as_slice().buffer_len(),
+            Self::Service(nlas) => wire::nlas_size(nlas),
+            Self::Dest(nlas) => wire::nlas_size(nlas),
+            Self::Daemon(nlas) => wire::nlas_size(nlas),
             Self::TimeoutTcp(_)
             | Self::TimeoutTcpFin(_)
             | Self::TimeoutUdp(_)
@@ -74,9 +74,9 @@ impl Nla for IpvsAttr {
 
     fn emit_value(&self, buffer: &mut [u8]) {
         match self {
-            Self::Service(nlas) => nlas.as_slice().emit(buffer),
-            Self::Dest(nlas) => nlas.as_slice().emit(buffer),
-            Self::Daemon(nlas) => nlas.as_slice().emit(buffer),
+            Self::Service(nlas) => wire::emit_nlas(nlas, buffer),
+            Self::Dest(nlas) => wire::emit_nlas(nlas, buffer),
+            Self::Daemon(nlas) => wire::emit_nlas(nlas, buffer),
             Self::TimeoutTcp(v)
             | Self::TimeoutTcpFin(v)
             | Self::TimeoutUdp(v)
@@ -92,7 +92,7 @@ impl Nla for IpvsAttr {
 /// `IPVS_INFO_ATTR_VERSION` and `IPVS_INFO_ATTR_CONN_TAB_SIZE`, not the
 /// SERVICE and DEST nests.
 impl<'a, T: AsRef<[u8]> + ?Sized> ParseableParametrized<NlaBuffer<&'a T>, IpvsCmd> for IpvsAttr {
-    fn parse_with_param(buf: &NlaBuffer<&'a T>, cmd: IpvsCmd) -> Result<Self, DecodeError> {
+    fn parse_with_param(buf: &NlaBuffer<&'a T>, cmd: IpvsCmd) -> Result<Self, NlError> {
         let v = buf.value();
         if cmd == IpvsCmd::SetInfo {
             return Ok(match buf.kind() {
@@ -100,25 +100,33 @@ impl<'a, T: AsRef<[u8]> + ?Sized> ParseableParametrized<NlaBuffer<&'a T>, IpvsCm
                 IPVS_INFO_ATTR_CONN_TAB_SIZE => {
                     Self::InfoConnTabSize(wire::u32_ne("IPVS_INFO_ATTR_CONN_TAB_SIZE", v)?)
                 }
-                _ => Self::Other(DefaultNla::parse(buf)?),
+                _ => Self::Other(UnknownAttr::from_nla(buf)),
             });
         }
         Ok(match buf.kind() {
-            IPVS_CMD_ATTR_SERVICE => Self::Service(parse_service_attrs(v).context("IPVS_CMD_ATTR_SERVICE")?),
-            IPVS_CMD_ATTR_DEST => Self::Dest(parse_dest_attrs(v).context("IPVS_CMD_ATTR_DEST")?),
-            IPVS_CMD_ATTR_DAEMON => Self::Daemon(parse_daemon_attrs(v).context("IPVS_CMD_ATTR_DAEMON")?),
+            IPVS_CMD_ATTR_SERVICE => Self::Service(service::attrs(v).context("IPVS_CMD_ATTR_SERVICE")?),
+            IPVS_CMD_ATTR_DEST => Self::Dest(dest::attrs(v).context("IPVS_CMD_ATTR_DEST")?),
+            IPVS_CMD_ATTR_DAEMON => Self::Daemon(daemon::attrs(v).context("IPVS_CMD_ATTR_DAEMON")?),
             IPVS_CMD_ATTR_TIMEOUT_TCP => Self::TimeoutTcp(wire::u32_ne("IPVS_CMD_ATTR_TIMEOUT_TCP", v)?),
             IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => {
                 Self::TimeoutTcpFin(wire::u32_ne("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", v)?)
             }
             IPVS_CMD_ATTR_TIMEOUT_UDP => Self::TimeoutUdp(wire::u32_ne("IPVS_CMD_ATTR_TIMEOUT_UDP", v)?),
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(UnknownAttr::from_nla(buf)),
         })
     }
 }
 
 /// Parses the attributes of a message body (after the genl header), with
 /// the command that decides what numbers 1 and 2 mean.
-pub fn parse_attrs(value: &[u8], cmd: IpvsCmd) -> Result<Vec<IpvsAttr>, DecodeError> {
+///
+/// The error names the attribute and the nests around it, e.g.
+/// `IPVS_CMD_ATTR_DEST caused by IPVS_DEST_ATTR_PORT: expected 2 bytes, got 1`.
+pub fn parse_attrs(value: &[u8], cmd: IpvsCmd) -> Result<Vec<IpvsAttr>, super::DecodeError> {
+    attrs(value, cmd).map_err(wire::public)
+}
+
+/// [`parse_attrs`] with netlink-packet-core's error, for the trait impls.
+pub(crate) fn attrs(value: &[u8], cmd: IpvsCmd) -> Result<Vec<IpvsAttr>, NlError> {
     wire::parse_nest(value, |nla| IpvsAttr::parse_with_param(nla, cmd))
 }

@@ -1,8 +1,11 @@
 //! Every number of the IPVS generic-netlink interface.
 //!
 //! Values come from the kernel's uapi header `include/uapi/linux/ip_vs.h`
-//! (checked against Linux 6.1) and from `<sys/socket.h>` for the address
-//! families. Names follow the kernel's, minus the `IPVS_` / `IP_VS_` prefix
+//! (checked against Linux 6.1), from `<sys/socket.h>` for the address
+//! families, and from `include/uapi/linux/netlink.h` and `genetlink.h` for
+//! the netlink numbers a user of the codec needs (message types, `NLM_F_*`
+//! flags, extended-ack attributes), so that nothing here has to be imported
+//! from `netlink-packet-core`. Names follow the kernel's, minus the `IPVS_` / `IP_VS_` prefix
 //! where the module path already says it.
 
 // ---------------------------------------------------------------------------
@@ -290,3 +293,57 @@ pub const IP_VS_SCHEDNAME_MAXLEN: usize = 16;
 pub const IP_VS_PENAME_MAXLEN: usize = 16;
 /// `IP_VS_IFNAME_MAXLEN`: interface name buffer, NUL included.
 pub const IP_VS_IFNAME_MAXLEN: usize = 16;
+
+// ---------------------------------------------------------------------------
+// Netlink (`include/uapi/linux/netlink.h`, `genetlink.h`)
+// ---------------------------------------------------------------------------
+
+/// `NLMSG_NOOP`: nothing; skipped.
+pub const NLMSG_NOOP: u16 = 1;
+/// `NLMSG_ERROR`: an acknowledgement (error 0) or an error (negative errno).
+pub const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`: the end of a dump; carries the dump's status.
+pub const NLMSG_DONE: u16 = 3;
+/// `NLMSG_OVERRUN`: data lost (never sent by Linux).
+pub const NLMSG_OVERRUN: u16 = 4;
+/// `GENL_ID_CTRL`: the generic-netlink controller's family id (`nlctrl`).
+pub const GENL_ID_CTRL: u16 = 0x10;
+
+/// `NLM_F_REQUEST`: the message is a request (always set by the encoders).
+pub const NLM_F_REQUEST: u16 = 0x01;
+/// `NLM_F_MULTI`: part of a multipart reply (a dump), ended by `NLMSG_DONE`.
+pub const NLM_F_MULTI: u16 = 0x02;
+/// `NLM_F_ACK`: ask for an acknowledgement.
+pub const NLM_F_ACK: u16 = 0x04;
+/// `NLM_F_ECHO`: echo this request.
+pub const NLM_F_ECHO: u16 = 0x08;
+/// `NLM_F_DUMP_INTR`: the dump was inconsistent because the data changed.
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
+/// `NLM_F_DUMP_FILTERED`: the dump was filtered as requested.
+pub const NLM_F_DUMP_FILTERED: u16 = 0x20;
+/// `NLM_F_ROOT` (GET requests): return the whole table.
+pub const NLM_F_ROOT: u16 = 0x100;
+/// `NLM_F_MATCH` (GET requests): return every match.
+pub const NLM_F_MATCH: u16 = 0x200;
+/// `NLM_F_DUMP` = `NLM_F_ROOT | NLM_F_MATCH`: ask for a dump.
+pub const NLM_F_DUMP: u16 = NLM_F_ROOT | NLM_F_MATCH;
+/// `NLM_F_CAPPED` (`NLMSG_ERROR`): only the request's header is echoed, not
+/// the whole request (always for an acknowledgement; for an error when the
+/// socket has `NETLINK_CAP_ACK`).
+pub const NLM_F_CAPPED: u16 = 0x100;
+/// `NLM_F_ACK_TLVS` (`NLMSG_ERROR`, `NLMSG_DONE`): extended-ack attributes
+/// (`NLMSGERR_ATTR_*`) follow.
+pub const NLM_F_ACK_TLVS: u16 = 0x200;
+
+/// `NLMSGERR_ATTR_MSG`: the extended-ack text, a NUL-terminated string.
+pub const NLMSGERR_ATTR_MSG: u16 = 1;
+/// `NLMSGERR_ATTR_OFFS`: u32, offset of the offending attribute in the
+/// request.
+pub const NLMSGERR_ATTR_OFFS: u16 = 2;
+
+/// `NLA_F_NESTED`: attribute type flag for a nest.
+pub const NLA_F_NESTED: u16 = 0x8000;
+/// `NLA_F_NET_BYTEORDER`: attribute type flag for a network-order value.
+pub const NLA_F_NET_BYTEORDER: u16 = 0x4000;
+/// `NLA_TYPE_MASK`: the attribute number, without the two flag bits.
+pub const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);

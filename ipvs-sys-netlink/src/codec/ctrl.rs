@@ -1,25 +1,23 @@
 //! Resolving the IPVS family id through the generic-netlink controller.
 //!
 //! The request is built with `netlink-packet-generic`'s own `GenlCtrl`
-//! type. The reply is decoded here, leniently: `GenlCtrl`'s parser (0.5)
-//! rejects any `CTRL_ATTR_*` or op attribute it does not know, so a kernel
-//! that adds one would break family resolution.
+//! type, internally; only bytes and this module's types are public. The
+//! reply is decoded here, leniently: `GenlCtrl`'s parser (0.5) rejects any
+//! `CTRL_ATTR_*` or op attribute it does not know, so a kernel that adds one
+//! would break family resolution.
 
-use netlink_packet_core::{
-    DecodeError, ErrorBuffer, ErrorMessage, NetlinkMessage, NetlinkPayload, NlasIterator, Parseable,
-    NLMSG_DONE, NLMSG_ERROR,
-};
+use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NlasIterator};
 use netlink_packet_generic::constants::{
     CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_HDRSIZE, CTRL_ATTR_MAXATTR, CTRL_ATTR_VERSION,
-    CTRL_CMD_NEWFAMILY, GENL_ID_CTRL,
+    CTRL_CMD_NEWFAMILY,
 };
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::{GenlHeader, GenlMessage};
+use netlink_packet_generic::GenlMessage;
 
-use super::consts::IPVS_GENL_NAME;
-use super::frame::{netlink_header, CodecError, Frame, RequestHeader, GENL_HDRLEN};
-use super::wire;
+use super::consts::{GENL_ID_CTRL, IPVS_GENL_NAME};
+use super::frame::{netlink_header, CodecError, Frame, MessageBody, RequestHeader};
+use super::wire::{self, NlError};
 
 /// Encodes `CTRL_CMD_GETFAMILY` for the family `"IPVS"`.
 ///
@@ -63,9 +61,16 @@ pub struct FamilyInfo {
 pub enum FamilyReply {
     /// `CTRL_CMD_NEWFAMILY` with the family's attributes.
     Family(FamilyInfo),
-    /// `NLMSG_ERROR`: `code` is `None` for an ACK, `Some(-errno)` otherwise
-    /// (`-ENOENT`: no such family).
-    Error(ErrorMessage),
+    /// `NLMSG_ERROR`: `code` is 0 for an ACK, a negative errno otherwise
+    /// (`-ENOENT`: no such family). Decoded like
+    /// [`MessageBody::Error`].
+    #[non_exhaustive]
+    Error {
+        /// 0 or a negative errno.
+        code: i32,
+        /// The extended-ack text, if the kernel sent one.
+        message: Option<String>,
+    },
     /// `NLMSG_DONE` (only for dump requests).
     Done,
     /// Any other message type or controller command.
@@ -74,24 +79,25 @@ pub enum FamilyReply {
 
 /// Decodes one frame of a controller reply.
 pub fn decode_family_reply(frame: &Frame<'_>) -> Result<FamilyReply, CodecError> {
-    let payload = frame.payload();
-    match frame.header.message_type {
-        NLMSG_ERROR => ErrorBuffer::new_checked(&payload)
-            .and_then(|b| ErrorMessage::parse(&b))
-            .map(FamilyReply::Error)
-            .map_err(|e| frame.error(e)),
-        NLMSG_DONE => Ok(FamilyReply::Done),
-        GENL_ID_CTRL => parse_family(payload).map_err(|e| frame.error(e)),
-        _ => Ok(FamilyReply::Other),
+    if frame.header.message_type == GENL_ID_CTRL {
+        return parse_family(frame.payload()).map_err(|e| frame.error(wire::public(e)));
     }
+    Ok(match frame.decode_control()? {
+        Some(MessageBody::Error { code, message, .. }) => FamilyReply::Error { code, message },
+        Some(MessageBody::Done { .. }) => FamilyReply::Done,
+        _ => FamilyReply::Other,
+    })
 }
 
-fn parse_family(payload: &[u8]) -> Result<FamilyReply, DecodeError> {
-    if GenlHeader::parse(payload)?.cmd != CTRL_CMD_NEWFAMILY {
+fn parse_family(payload: &[u8]) -> Result<FamilyReply, NlError> {
+    let [cmd, _version, _, _, attrs @ ..] = payload else {
+        return Err(format!("generic netlink header: expected 4 bytes, got {}", payload.len()).into());
+    };
+    if *cmd != CTRL_CMD_NEWFAMILY {
         return Ok(FamilyReply::Other);
     }
     let mut info = FamilyInfo::default();
-    for nla in NlasIterator::new(payload.get(GENL_HDRLEN..).unwrap_or_default()) {
+    for nla in NlasIterator::new(attrs) {
         let nla = nla?;
         let v = nla.value();
         match nla.kind() {

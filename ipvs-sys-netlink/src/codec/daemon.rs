@@ -2,10 +2,11 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_core::{DecodeError, DefaultNla, Nla, NlaBuffer, Parseable};
+use netlink_packet_core::{Nla, NlaBuffer, Parseable};
 
 use super::consts::*;
-use super::wire;
+use super::unknown::UnknownAttr;
+use super::wire::{self, NlError};
 
 /// One attribute of a sync-daemon nest.
 ///
@@ -20,8 +21,11 @@ pub enum DaemonAttr {
     /// `IP_VS_STATE_BACKUP`).
     State(u32),
     /// `IPVS_DAEMON_ATTR_MCAST_IFN`: interface name, NUL-terminated on the
-    /// wire, at most 15 characters.
-    McastIfn(String),
+    /// wire, at most 15 bytes. Bytes, not a string: Linux interface names
+    /// need not be UTF-8. Parsing keeps the bytes before the first NUL (all
+    /// of them if there is none); emitting writes them plus one NUL, so the
+    /// name must not contain a NUL itself.
+    McastIfn(Vec<u8>),
     /// `IPVS_DAEMON_ATTR_SYNC_ID`: u32 host order.
     SyncId(u32),
     /// `IPVS_DAEMON_ATTR_SYNC_MAXLEN` (since 4.3): u16 host order.
@@ -37,8 +41,9 @@ pub enum DaemonAttr {
     McastPort(u16),
     /// `IPVS_DAEMON_ATTR_MCAST_TTL` (since 4.3): u8.
     McastTtl(u8),
-    /// An attribute this crate does not know (a newer kernel's).
-    Other(DefaultNla),
+    /// An attribute this crate does not know (a newer kernel's), kept byte
+    /// for byte.
+    Other(UnknownAttr),
 }
 
 impl Nla for DaemonAttr {
@@ -82,11 +87,11 @@ impl Nla for DaemonAttr {
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DaemonAttr {
-    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, NlError> {
         let v = buf.value();
         Ok(match buf.kind() {
             IPVS_DAEMON_ATTR_STATE => Self::State(wire::u32_ne("IPVS_DAEMON_ATTR_STATE", v)?),
-            IPVS_DAEMON_ATTR_MCAST_IFN => Self::McastIfn(wire::c_string("IPVS_DAEMON_ATTR_MCAST_IFN", v)?),
+            IPVS_DAEMON_ATTR_MCAST_IFN => Self::McastIfn(wire::c_bytes(v).to_vec()),
             IPVS_DAEMON_ATTR_SYNC_ID => Self::SyncId(wire::u32_ne("IPVS_DAEMON_ATTR_SYNC_ID", v)?),
             IPVS_DAEMON_ATTR_SYNC_MAXLEN => {
                 Self::SyncMaxlen(wire::u16_ne("IPVS_DAEMON_ATTR_SYNC_MAXLEN", v)?)
@@ -99,12 +104,17 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DaemonAttr {
             }
             IPVS_DAEMON_ATTR_MCAST_PORT => Self::McastPort(wire::u16_ne("IPVS_DAEMON_ATTR_MCAST_PORT", v)?),
             IPVS_DAEMON_ATTR_MCAST_TTL => Self::McastTtl(wire::u8_("IPVS_DAEMON_ATTR_MCAST_TTL", v)?),
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(UnknownAttr::from_nla(buf)),
         })
     }
 }
 
 /// Parses the contents of an `IPVS_CMD_ATTR_DAEMON` nest.
-pub fn parse_daemon_attrs(value: &[u8]) -> Result<Vec<DaemonAttr>, DecodeError> {
+pub fn parse_daemon_attrs(value: &[u8]) -> Result<Vec<DaemonAttr>, super::DecodeError> {
+    attrs(value).map_err(wire::public)
+}
+
+/// [`parse_daemon_attrs`] with netlink-packet-core's error, for the trait impls.
+pub(crate) fn attrs(value: &[u8]) -> Result<Vec<DaemonAttr>, NlError> {
     wire::parse_nest(value, |nla| DaemonAttr::parse(nla))
 }

@@ -1,11 +1,12 @@
 //! `IPVS_DEST_ATTR_*`: the attributes inside `IPVS_CMD_ATTR_DEST`.
 
-use netlink_packet_core::{DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable};
+use netlink_packet_core::{ErrorContext, Nla, NlaBuffer, Parseable};
 
 use super::addr::InetAddr;
 use super::consts::*;
 use super::stats::{self, StatsAttr, StatsLayout};
-use super::wire;
+use super::unknown::UnknownAttr;
+use super::wire::{self, NlError};
 
 /// One attribute of a destination (real server) nest.
 ///
@@ -53,8 +54,9 @@ pub enum DestAttr {
     /// `IPVS_DEST_ATTR_TUN_FLAGS` (since Linux 5.3): u16 **host** order
     /// (`IP_VS_TUNNEL_ENCAP_FLAG_*`).
     TunFlags(u16),
-    /// An attribute this crate does not know (a newer kernel's).
-    Other(DefaultNla),
+    /// An attribute this crate does not know (a newer kernel's), kept byte
+    /// for byte.
+    Other(UnknownAttr),
 }
 
 impl Nla for DestAttr {
@@ -120,7 +122,7 @@ impl Nla for DestAttr {
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttr {
-    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, NlError> {
         let v = buf.value();
         Ok(match buf.kind() {
             IPVS_DEST_ATTR_ADDR => Self::Address(wire::inet_addr("IPVS_DEST_ATTR_ADDR", v)?),
@@ -136,22 +138,27 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for DestAttr {
             IPVS_DEST_ATTR_PERSIST_CONNS => {
                 Self::PersistConns(wire::u32_ne("IPVS_DEST_ATTR_PERSIST_CONNS", v)?)
             }
-            IPVS_DEST_ATTR_STATS => Self::Stats(
-                stats::parse_stats_attrs(v, StatsLayout::Stats32).context("IPVS_DEST_ATTR_STATS")?,
-            ),
+            IPVS_DEST_ATTR_STATS => {
+                Self::Stats(stats::attrs(v, StatsLayout::Stats32).context("IPVS_DEST_ATTR_STATS")?)
+            }
             IPVS_DEST_ATTR_ADDR_FAMILY => Self::AddressFamily(wire::u16_ne("IPVS_DEST_ATTR_ADDR_FAMILY", v)?),
-            IPVS_DEST_ATTR_STATS64 => Self::Stats64(
-                stats::parse_stats_attrs(v, StatsLayout::Stats64).context("IPVS_DEST_ATTR_STATS64")?,
-            ),
+            IPVS_DEST_ATTR_STATS64 => {
+                Self::Stats64(stats::attrs(v, StatsLayout::Stats64).context("IPVS_DEST_ATTR_STATS64")?)
+            }
             IPVS_DEST_ATTR_TUN_TYPE => Self::TunType(wire::u8_("IPVS_DEST_ATTR_TUN_TYPE", v)?),
             IPVS_DEST_ATTR_TUN_PORT => Self::TunPort(wire::u16_be("IPVS_DEST_ATTR_TUN_PORT", v)?),
             IPVS_DEST_ATTR_TUN_FLAGS => Self::TunFlags(wire::u16_ne("IPVS_DEST_ATTR_TUN_FLAGS", v)?),
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(UnknownAttr::from_nla(buf)),
         })
     }
 }
 
 /// Parses the contents of an `IPVS_CMD_ATTR_DEST` nest.
-pub fn parse_dest_attrs(value: &[u8]) -> Result<Vec<DestAttr>, DecodeError> {
+pub fn parse_dest_attrs(value: &[u8]) -> Result<Vec<DestAttr>, super::DecodeError> {
+    attrs(value).map_err(wire::public)
+}
+
+/// [`parse_dest_attrs`] with netlink-packet-core's error, for the trait impls.
+pub(crate) fn attrs(value: &[u8]) -> Result<Vec<DestAttr>, NlError> {
     wire::parse_nest(value, |nla| DestAttr::parse(nla))
 }

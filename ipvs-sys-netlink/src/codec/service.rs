@@ -1,11 +1,12 @@
 //! `IPVS_SVC_ATTR_*`: the attributes inside `IPVS_CMD_ATTR_SERVICE`.
 
-use netlink_packet_core::{DecodeError, DefaultNla, ErrorContext, Nla, NlaBuffer, Parseable};
+use netlink_packet_core::{ErrorContext, Nla, NlaBuffer, Parseable};
 
 use super::addr::{InetAddr, RawNetmask};
 use super::consts::*;
 use super::stats::{self, StatsAttr, StatsLayout};
-use super::wire;
+use super::unknown::UnknownAttr;
+use super::wire::{self, NlError};
 
 /// One attribute of a service nest.
 ///
@@ -52,8 +53,9 @@ pub enum ServiceAttr {
     PeName(String),
     /// `IPVS_SVC_ATTR_STATS64` (since Linux 4.1): replies only, 64-bit layout.
     Stats64(Vec<StatsAttr>),
-    /// An attribute this crate does not know (a newer kernel's).
-    Other(DefaultNla),
+    /// An attribute this crate does not know (a newer kernel's), kept byte
+    /// for byte.
+    Other(UnknownAttr),
 }
 
 impl Nla for ServiceAttr {
@@ -96,7 +98,7 @@ impl Nla for ServiceAttr {
             // Host order: the kernel uses nla_put_u32 / nla_get_u32.
             Self::Fwmark(v) | Self::Timeout(v) => wire::put(buffer, &v.to_ne_bytes()),
             Self::Address(a) => wire::put(buffer, a.as_bytes()),
-            Self::SchedName(s) | Self::PeName(s) => wire::put_c_string(buffer, s),
+            Self::SchedName(s) | Self::PeName(s) => wire::put_c_string(buffer, s.as_bytes()),
             Self::Flags { flags, mask } => {
                 wire::put(buffer, &flags.to_ne_bytes());
                 wire::put(buffer.get_mut(4..).unwrap_or_default(), &mask.to_ne_bytes());
@@ -110,7 +112,7 @@ impl Nla for ServiceAttr {
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttr {
-    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+    fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, NlError> {
         let v = buf.value();
         Ok(match buf.kind() {
             IPVS_SVC_ATTR_AF => Self::AddressFamily(wire::u16_ne("IPVS_SVC_ATTR_AF", v)?),
@@ -130,18 +132,23 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for ServiceAttr {
             IPVS_SVC_ATTR_TIMEOUT => Self::Timeout(wire::u32_ne("IPVS_SVC_ATTR_TIMEOUT", v)?),
             IPVS_SVC_ATTR_NETMASK => Self::Netmask(RawNetmask(wire::fixed("IPVS_SVC_ATTR_NETMASK", v)?)),
             IPVS_SVC_ATTR_STATS => {
-                Self::Stats(stats::parse_stats_attrs(v, StatsLayout::Stats32).context("IPVS_SVC_ATTR_STATS")?)
+                Self::Stats(stats::attrs(v, StatsLayout::Stats32).context("IPVS_SVC_ATTR_STATS")?)
             }
             IPVS_SVC_ATTR_PE_NAME => Self::PeName(wire::c_string("IPVS_SVC_ATTR_PE_NAME", v)?),
-            IPVS_SVC_ATTR_STATS64 => Self::Stats64(
-                stats::parse_stats_attrs(v, StatsLayout::Stats64).context("IPVS_SVC_ATTR_STATS64")?,
-            ),
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            IPVS_SVC_ATTR_STATS64 => {
+                Self::Stats64(stats::attrs(v, StatsLayout::Stats64).context("IPVS_SVC_ATTR_STATS64")?)
+            }
+            _ => Self::Other(UnknownAttr::from_nla(buf)),
         })
     }
 }
 
 /// Parses the contents of an `IPVS_CMD_ATTR_SERVICE` nest.
-pub fn parse_service_attrs(value: &[u8]) -> Result<Vec<ServiceAttr>, DecodeError> {
+pub fn parse_service_attrs(value: &[u8]) -> Result<Vec<ServiceAttr>, super::DecodeError> {
+    attrs(value).map_err(wire::public)
+}
+
+/// [`parse_service_attrs`] with netlink-packet-core's error, for the trait impls.
+pub(crate) fn attrs(value: &[u8]) -> Result<Vec<ServiceAttr>, NlError> {
     wire::parse_nest(value, |nla| ServiceAttr::parse(nla))
 }

@@ -1,11 +1,10 @@
 //! `IPVS_STATS_ATTR_*`: counters and rates, in two layouts.
 
-use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, Parseable, ParseableParametrized,
-};
+use netlink_packet_core::{Nla, NlaBuffer, ParseableParametrized};
 
 use super::consts::*;
-use super::wire;
+use super::unknown::UnknownAttr;
+use super::wire::{self, NlError};
 
 /// Which nest a stats attribute lives in; the value widths depend on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,12 +54,14 @@ pub enum StatsAttr {
     /// keep it only to reproduce the bytes. A PAD with a payload is kept as
     /// [`StatsAttr::Other`].
     Pad,
-    /// An attribute this crate does not know (a newer kernel's).
-    Other(DefaultNla),
+    /// An attribute this crate does not know (a newer kernel's), kept byte
+    /// for byte; it has the same wire form in both layouts.
+    Other(UnknownAttr),
 }
 
 impl StatsAttr {
-    /// The `IPVS_STATS_ATTR_*` number.
+    /// The `IPVS_STATS_ATTR_*` number (for [`StatsAttr::Other`], its raw
+    /// type, flag bits included).
     pub fn kind(&self) -> u16 {
         match self {
             Self::Conns(_) => IPVS_STATS_ATTR_CONNS,
@@ -74,7 +75,7 @@ impl StatsAttr {
             Self::InBps(_) => IPVS_STATS_ATTR_INBPS,
             Self::OutBps(_) => IPVS_STATS_ATTR_OUTBPS,
             Self::Pad => IPVS_STATS_ATTR_PAD,
-            Self::Other(nla) => nla.kind(),
+            Self::Other(nla) => nla.kind,
         }
     }
 
@@ -99,7 +100,7 @@ impl StatsAttr {
     fn width(&self, layout: StatsLayout) -> usize {
         match (self, layout) {
             (Self::Pad, _) => 0,
-            (Self::Other(nla), _) => nla.value_len(),
+            (Self::Other(nla), _) => nla.value.len(),
             (Self::InBytes(_) | Self::OutBytes(_), _) | (_, StatsLayout::Stats64) => 8,
             (_, StatsLayout::Stats32) => 4,
         }
@@ -123,7 +124,7 @@ fn name(kind: u16) -> &'static str {
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> ParseableParametrized<NlaBuffer<&'a T>, StatsLayout> for StatsAttr {
-    fn parse_with_param(buf: &NlaBuffer<&'a T>, layout: StatsLayout) -> Result<Self, DecodeError> {
+    fn parse_with_param(buf: &NlaBuffer<&'a T>, layout: StatsLayout) -> Result<Self, NlError> {
         let kind = buf.kind();
         let v = buf.value();
         // Counters: u32 in the 32-bit layout, u64 in STATS64. Bytes: u64 in both.
@@ -143,7 +144,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> ParseableParametrized<NlaBuffer<&'a T>, StatsL
             IPVS_STATS_ATTR_INBPS => Self::InBps(counter(kind)?),
             IPVS_STATS_ATTR_OUTBPS => Self::OutBps(counter(kind)?),
             IPVS_STATS_ATTR_PAD if v.is_empty() => Self::Pad,
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(UnknownAttr::from_nla(buf)),
         })
     }
 }
@@ -179,7 +180,7 @@ impl Nla for LaidOut<'_> {
 
 /// Total emitted length of a stats nest's contents.
 pub(crate) fn nest_len(attrs: &[StatsAttr], layout: StatsLayout) -> usize {
-    attrs.iter().map(|attr| LaidOut { attr, layout }.buffer_len()).sum()
+    attrs.iter().map(|attr| wire::nla_size(&LaidOut { attr, layout })).sum()
 }
 
 /// Emits a stats nest's contents into `buffer` (sized by [`nest_len`]).
@@ -187,9 +188,9 @@ pub(crate) fn emit_nest(attrs: &[StatsAttr], layout: StatsLayout, buffer: &mut [
     let mut offset = 0;
     for attr in attrs {
         let nla = LaidOut { attr, layout };
-        let end = offset + nla.buffer_len();
+        let end = offset + wire::nla_size(&nla);
         if let Some(dst) = buffer.get_mut(offset..end) {
-            nla.emit(dst);
+            wire::emit_nla(&nla, dst);
         }
         offset = end;
     }
@@ -199,6 +200,11 @@ pub(crate) fn emit_nest(attrs: &[StatsAttr], layout: StatsLayout, buffer: &mut [
 ///
 /// Unknown attribute numbers become [`StatsAttr::Other`]; a known one with
 /// the wrong size is an error that names it.
-pub fn parse_stats_attrs(value: &[u8], layout: StatsLayout) -> Result<Vec<StatsAttr>, DecodeError> {
+pub fn parse_stats_attrs(value: &[u8], layout: StatsLayout) -> Result<Vec<StatsAttr>, super::DecodeError> {
+    attrs(value, layout).map_err(wire::public)
+}
+
+/// [`parse_stats_attrs`] with netlink-packet-core's error, for the trait impls.
+pub(crate) fn attrs(value: &[u8], layout: StatsLayout) -> Result<Vec<StatsAttr>, NlError> {
     wire::parse_nest(value, |nla| StatsAttr::parse_with_param(nla, layout))
 }
