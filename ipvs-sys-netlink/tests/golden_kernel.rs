@@ -19,8 +19,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipvs_core::{
     AddressFamily, Destination, DestinationStatus, ForwardMethod, Info, Netmask, Operation, PeName,
-    Scheduler, Service, ServiceFlags, ServiceKey, ServiceStatus, Stats, SyncDaemon, SyncRole, Timeouts,
-    Tunnel, TunnelFlags, TunnelType,
+    Scheduler, Service, ServiceFlags, ServiceKey, ServiceStatus, SyncDaemon, SyncRole, Timeouts, Tunnel,
+    TunnelFlags,
 };
 use ipvs_sys_netlink::codec::consts::{
     NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CAPPED, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST,
@@ -335,7 +335,7 @@ fn pe() -> Service {
 
 /// A service as the kernel reports it: HASHED set, zero counters.
 fn reported(s: Service) -> ServiceStatus {
-    ServiceStatus { service: s.with_flags(HASHED), stats: Stats::default(), stats32: Stats::default() }
+    ServiceStatus::new(s.with_flags(HASHED))
 }
 
 fn masq() -> Destination {
@@ -348,12 +348,12 @@ fn gue() -> Destination {
     Destination::new("192.168.1.11:80".parse().unwrap())
         .with_forward(ForwardMethod::Tunnel)
         .with_weight(3)
-        .with_tunnel(Tunnel { kind: TunnelType::Gue, port: 6080, flags: TunnelFlags::CSUM })
+        .with_tunnel(Tunnel::gue(6080).with_flags(TunnelFlags::CSUM))
 }
 fn gre() -> Destination {
     Destination::new("192.168.1.12:80".parse().unwrap())
         .with_forward(ForwardMethod::Tunnel)
-        .with_tunnel(Tunnel { kind: TunnelType::Gre, port: 0, flags: TunnelFlags::CSUM })
+        .with_tunnel(Tunnel::gre().with_flags(TunnelFlags::CSUM))
 }
 fn v6() -> Destination {
     Destination::new("[2001:db8::10]:0".parse().unwrap())
@@ -375,7 +375,7 @@ fn get_info() {
         "get_info",
         vec![
             Exp::Read(IpvsMessage::new(IpvsCmd::GetInfo, vec![]), NLM_F_ACK),
-            Exp::Info(Info { version: 0x0001_0201, conn_tab_size: 4096 }),
+            Exp::Info(Info::new(0x0001_0201, 4096)),
             Exp::Ack(0),
         ],
     );
@@ -387,7 +387,7 @@ fn get_config_default_timeouts() {
         "get_config",
         vec![
             Exp::Read(IpvsMessage::new(IpvsCmd::GetConfig, vec![]), NLM_F_ACK),
-            Exp::Timeouts(Timeouts { tcp: 900, tcp_fin: 120, udp: 300 }),
+            Exp::Timeouts(Timeouts::new(900, 120, 300)),
             Exp::Ack(0),
         ],
     );
@@ -491,7 +491,7 @@ fn daemons() {
     // 224.0.0.81, port 8848, TTL 1) and its maximum length is lo's MTU (65536) clamped to
     // 65535 minus the IPv4 and UDP headers.
     let backup_reported =
-        SyncDaemon { max_len: 65507, group: Some(ip("224.0.0.81")), port: 8848, ttl: 1, ..backup };
+        backup.clone().with_max_len(65507).with_group(ip("224.0.0.81")).with_port(8848).with_ttl(1);
     check(
         "get_daemon_dump",
         vec![
@@ -517,10 +517,7 @@ fn daemons() {
 
 #[test]
 fn other_changes() {
-    check(
-        "set_config",
-        vec![Exp::Op(Operation::SetTimeouts(Timeouts { tcp: 1000, tcp_fin: 0, udp: 200 })), Exp::Ack(0)],
-    );
+    check("set_config", vec![Exp::Op(Operation::SetTimeouts(Timeouts::new(1000, 0, 200))), Exp::Ack(0)]);
     check("zero_service", vec![Exp::Op(Operation::Zero(Some(tcp()))), Exp::Ack(0)]);
     check("zero_all", vec![Exp::Op(Operation::Zero(None)), Exp::Ack(0)]);
     check(

@@ -11,16 +11,10 @@
 //! [`Exchange::silence`].
 
 use ipvs_core::{Error, Result};
-use netlink_packet_core::{
-    NlasIterator, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_DUMP,
-    NLM_F_DUMP_INTR,
-};
 
 use super::errno;
-use crate::codec::{encode_request_into, Frames, IpvsCmd, IpvsMessage, RequestHeader};
-
-/// `NLMSGERR_ATTR_MSG`: the extended-ack text.
-const NLMSGERR_ATTR_MSG: u16 = 1;
+use crate::codec::consts::{NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR};
+use crate::codec::{encode_request_into, Frames, IpvsCmd, IpvsMessage, MessageBody, RequestHeader};
 
 /// What a request expects back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,49 +239,43 @@ impl Exchange {
             if h.flags & NLM_F_DUMP_INTR != 0 {
                 slot.interrupted = true;
             }
-            match h.message_type {
-                NLMSG_ERROR => {
-                    let r = match parse_error(frame.payload(), h.flags) {
-                        None => Err(Error::decode("NLMSG_ERROR shorter than its error code")),
-                        Some((0, _)) => Ok(()),
-                        Some((c, detail)) if c < 0 => {
-                            let errno = c.saturating_neg();
-                            if slot.kind == Kind::Dump && errno == libc::EBUSY {
-                                slot.busy = true;
-                            }
-                            Err(errno::map(slot.cmd, errno, detail.as_deref()))
-                        }
-                        Some((c, _)) => Err(Error::decode(format!("NLMSG_ERROR with positive code {c}"))),
-                    };
-                    slot.result = Some(r);
-                    self.open -= 1;
+            if h.message_type == self.family_id {
+                // Kept as bytes; decoded when read (see Entries).
+                slot.entries.push(frame.payload());
+                slot.chunk_of.push(slot.chunks);
+                if !with_data.contains(&idx) {
+                    with_data.push(idx);
                 }
-                NLMSG_DONE => {
-                    // The DONE of a dump carries the dump's final status (negative errno if it
-                    // failed midway).
-                    let code = frame
-                        .payload()
-                        .get(..4)
-                        .and_then(|b| b.try_into().ok())
-                        .map_or(0, i32::from_ne_bytes);
-                    slot.result = Some(if code < 0 {
-                        Err(errno::map(slot.cmd, code.saturating_neg(), None))
+                continue;
+            }
+            // NLMSG_ERROR ends a request (an ack, or its error), NLMSG_DONE a dump (with the
+            // dump's final status: a negative errno if it failed midway). A control message
+            // that does not decode ends its request with a decode error.
+            let r = match frame.decode_control() {
+                Ok(Some(MessageBody::Error { code: 0, .. })) => Ok(()),
+                Ok(Some(MessageBody::Error { code, message, .. })) if code < 0 => {
+                    let errno = code.saturating_neg();
+                    if slot.kind == Kind::Dump && errno == libc::EBUSY {
+                        slot.busy = true;
+                    }
+                    Err(errno::map(slot.cmd, errno, message.as_deref()))
+                }
+                Ok(Some(MessageBody::Error { code, .. })) => {
+                    Err(Error::decode(format!("NLMSG_ERROR with positive code {code}")))
+                }
+                Ok(Some(MessageBody::Done { code, message, .. })) => {
+                    if code < 0 {
+                        Err(errno::map(slot.cmd, code.saturating_neg(), message.as_deref()))
                     } else {
                         Ok(())
-                    });
-                    self.open -= 1;
-                }
-                t if t == self.family_id => {
-                    // Kept as bytes; decoded when read (see Entries).
-                    slot.entries.push(frame.payload());
-                    slot.chunk_of.push(slot.chunks);
-                    if !with_data.contains(&idx) {
-                        with_data.push(idx);
                     }
                 }
                 // NLMSG_NOOP, NLMSG_OVERRUN, other families: nothing to do.
-                _ => {}
-            }
+                Ok(_) => continue,
+                Err(e) => Err(Error::decode(e.to_string())),
+            };
+            slot.result = Some(r);
+            self.open -= 1;
         }
         for idx in with_data {
             if let Some(slot) = self.slots.get_mut(idx) {
@@ -307,29 +295,4 @@ pub(crate) fn failed(reqs: &[(&IpvsMessage, Kind)], e: &Error) -> Vec<Slot> {
             s
         })
         .collect()
-}
-
-/// Reads the code and the extended-ack text of an `NLMSG_ERROR` payload: `i32 error`, the
-/// request's header (just the header when `NLM_F_CAPPED`, else the whole request), then TLVs
-/// when `NLM_F_ACK_TLVS`.
-pub(crate) fn parse_error(payload: &[u8], flags: u16) -> Option<(i32, Option<String>)> {
-    let code = i32::from_ne_bytes(payload.get(..4)?.try_into().ok()?);
-    let rest = payload.get(4..)?;
-    let embedded = if flags & NLM_F_CAPPED != 0 {
-        16
-    } else {
-        let len = u32::from_ne_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-        len.checked_add(3)? & !3
-    };
-    let mut detail = None;
-    if flags & NLM_F_ACK_TLVS != 0 {
-        for nla in NlasIterator::new(rest.get(embedded..).unwrap_or_default()).flatten() {
-            if nla.kind() == NLMSGERR_ATTR_MSG {
-                let v = nla.value();
-                let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
-                detail = Some(String::from_utf8_lossy(&v[..end]).into_owned());
-            }
-        }
-    }
-    Some((code, detail))
 }

@@ -164,7 +164,9 @@ pub(crate) fn genl_payload(cmd: IpvsCmd, attrs: Vec<IpvsAttr>) -> Vec<u8> {
     b
 }
 
-/// An `NLMSG_ERROR` for the request whose header is `request` (`NLM_F_CAPPED`: only the
+/// An `NLMSG_ERROR` for the request whose header is `request`, built by hand as the kernel lays
+/// it out (not with the codec's encoder, so that the client's decoding is tested against an
+/// independent encoding; `NLM_F_CAPPED`: only the
 /// header is echoed), with extended-ack text when there is one.
 pub(crate) fn ack(request: &[u8], seq: u32, port: u32, code: i32, text: Option<&str>) -> Vec<u8> {
     let mut payload = code.to_ne_bytes().to_vec();
