@@ -37,6 +37,7 @@
 
 pub mod backend;
 pub mod dest;
+pub mod director;
 pub mod error;
 mod fmt_util;
 pub mod ipvsadm;

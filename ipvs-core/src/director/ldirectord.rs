@@ -1,0 +1,3 @@
+//! `ldirectord.cf` into [`DirectorConfig`](super::config::DirectorConfig).
+//!
+//! STATUS: being written.
