@@ -1,6 +1,6 @@
 //! The reference schedulers and simulator (`ipvs_core::sched`, `ipvs_core::sim`) against the
-//! real kernel, flow by flow (run inside `scripts/ipvs-vm`; elsewhere every test skips unless
-//! `IPVS_REQUIRE_KERNEL=1`).
+//! real kernel, flow by flow (`#[ignore]`d: `scripts/test` runs them inside
+//! `scripts/ipvs-vm` with `--run-ignored only`).
 //!
 //! Every scenario runs in a network namespace of its own (the director), with a veth pair the
 //! test writes client frames into: every UDP datagram and TCP SYN/ACK goes through the
@@ -386,10 +386,9 @@ fn seeds() -> Vec<u64> {
 macro_rules! random_tests {
     ($($name:ident => $sched:literal),* $(,)?) => {$(
         #[test]
+        #[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
         fn $name() {
-            if !flows::kernel_available() {
-                return;
-            }
+            flows::require_kernel();
             flows::run_all(seeds().into_iter().map(|s| random_scenario($sched, s)).collect());
         }
     )*};
@@ -641,34 +640,30 @@ fn persistence() -> Scenario {
 }
 
 #[test]
+#[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
 fn handwritten_rr_wrr() {
-    if !flows::kernel_available() {
-        return;
-    }
+    flows::require_kernel();
     flows::run_all(vec![wrr_weights_and_edits(), rr_quiesce_delete_readd()]);
 }
 
 #[test]
+#[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
 fn handwritten_least_connections() {
-    if !flows::kernel_available() {
-        return;
-    }
+    flows::require_kernel();
     flows::run_all(["lc", "wlc", "sed", "nq"].iter().map(|s| least_connections(s)).collect());
 }
 
 #[test]
+#[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
 fn handwritten_thresholds() {
-    if !flows::kernel_available() {
-        return;
-    }
+    flows::require_kernel();
     flows::run_all(["ovf", "fo", "wlc", "rr"].iter().map(|s| threshold_scenario(s)).collect());
 }
 
 #[test]
+#[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
 fn handwritten_sh_mh() {
-    if !flows::kernel_available() {
-        return;
-    }
+    flows::require_kernel();
     flows::run_all(vec![
         hashing("sh", false),
         hashing("mh", false),
@@ -678,10 +673,9 @@ fn handwritten_sh_mh() {
 }
 
 #[test]
+#[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
 fn handwritten_by_destination_and_persistence() {
-    if !flows::kernel_available() {
-        return;
-    }
+    flows::require_kernel();
     flows::run_all(vec![by_destination(), persistence()]);
 }
 
@@ -842,7 +836,10 @@ fn table_ops(seed: u64, n: usize) -> Result<std::collections::BTreeMap<String, u
             Err(e) => {
                 format!("{e:?}").split('(').next().unwrap_or("").split(' ').next().unwrap_or("").to_owned()
                     + &match e {
-                        ipvs_core::Error::Exists(o) | ipvs_core::Error::NotFound(o) => format!("({o:?})"),
+                        ipvs_core::Error::Exists { object: o, .. }
+                        | ipvs_core::Error::NotFound { object: o, .. } => {
+                            format!("({o:?})")
+                        }
                         _ => String::new(),
                     }
             }
@@ -866,10 +863,9 @@ fn table_ops(seed: u64, n: usize) -> Result<std::collections::BTreeMap<String, u
 }
 
 #[test]
+#[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
 fn table_ops_kernel_and_memory_backend_agree() {
-    if !flows::kernel_available() {
-        return;
-    }
+    flows::require_kernel();
     let mut failures = Vec::new();
     for seed in 1..=8u64 {
         let r = std::thread::spawn(move || {
@@ -930,11 +926,10 @@ fn schedsim_binary() -> Option<std::path::PathBuf> {
 }
 
 #[test]
+#[ignore = "needs a kernel with IPVS: scripts/test runs it in the VM"]
 fn schedsim_scenarios() {
     use ipvs_core::ipvsadm::{list::addr_port, NumericResolver};
-    if !flows::kernel_available() {
-        return;
-    }
+    flows::require_kernel();
     let bin = schedsim_binary();
     if bin.is_none() {
         eprintln!("note: no target/release/schedsim (cargo build --release --bins): comparing with the library only");

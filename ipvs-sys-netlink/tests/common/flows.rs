@@ -316,7 +316,7 @@ pub fn sim_entries(sim: &Simulator) -> BTreeSet<Entry> {
         .map(|c| {
             let template = c.state == ConnState::Template;
             let proto = match c.protocol {
-                Protocol::Other(0) => "IP".to_owned(),
+                Protocol::Other(o) if o.get() == 0 => "IP".to_owned(),
                 p => p.name().to_owned(),
             };
             let mut vip = if proto == "IP" {
