@@ -261,7 +261,15 @@ impl RealServer {
 }
 
 /// One check of a real server: what to probe, where, how often, and when its verdict changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// ```
+/// use std::time::Duration;
+/// use ipvs_core::director::config::{Check, Probe, Transport};
+/// let mut c = Check::new(Probe::Connect(Transport::Tcp), "192.168.1.2:80".parse().unwrap());
+/// assert_eq!((c.interval, c.timeout, c.failures_to_down), (Duration::from_secs(10), Duration::from_secs(5), 1));
+/// c.failures_to_down = 3; // the fields are public: front ends set them
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Check {
     /// What the probe does.
@@ -289,6 +297,26 @@ pub struct Check {
     pub warmup: Option<Duration>,
     /// Where the check was written.
     pub origin: Origin,
+}
+
+impl Check {
+    /// A check running `probe` against `target` with ldirectord's defaults: every 10 s
+    /// (`checkinterval`), 5 s to answer (`checktimeout`), down at the first failure
+    /// (`failurecount = 1`), no retry delay, no warm-up, no bind address or mark, no origin.
+    pub fn new(probe: Probe, target: SocketAddr) -> Self {
+        Check {
+            probe,
+            target,
+            bind: None,
+            fwmark: None,
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
+            failures_to_down: 1,
+            retry_delay: None,
+            warmup: None,
+            origin: Origin::default(),
+        }
+    }
 }
 
 /// The transport a connect probe uses.
@@ -322,7 +350,7 @@ pub struct StatusRange {
 }
 
 /// One URL an HTTP probe fetches, and what its response must be.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct UrlCheck {
     /// The request path (ldirectord `request`, keepalived `path`).
@@ -344,7 +372,7 @@ impl UrlCheck {
 
 /// What a probe does. Each kind is one small probe in the daemon; the machine only schedules
 /// them and judges their outcomes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Probe {
     /// Connect (TCP) or send a datagram (UDP): ldirectord `checktype = connect`, keepalived

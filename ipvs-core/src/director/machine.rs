@@ -1,34 +1,132 @@
 //! The director's decisions, sans-IO (quinn-proto's shape): a deterministic state machine
 //! that never sleeps, reads no clock and opens nothing. The daemon feeds it (`handle_*`, with
 //! the current time) and asks it (`poll_*`): which probe to start now, when to come back, what
-//! the table should be, what to log and which commands to run. Time and randomness are inputs,
-//! so tests replay years of flapping servers in milliseconds.
+//! the table should be, what to log and which commands to run. Time and randomness are inputs
+//! (the seed given to [`Director::new`]), so tests replay years of flapping servers in
+//! milliseconds: the same inputs give the same outputs, always.
 //!
 //! ```text
+//! director = Director::new(config, now, seed)
+//! director.handle_table(kernel table of the configured services, now)   // StartState::FromTable
 //! loop {
 //!     while let Some(p) = director.poll_probe(now) { spawn the probe p; its outcome comes back
 //!                                                    as handle_outcome(p.id, outcome, now) }
 //!     while let Some(e) = director.poll_event() { log it / run its command }
-//!     if director.table_changed() { plan(kernel table of owned keys, director.desired()) and apply }
-//!     sleep until director.poll_timeout(), an outcome, a signal or a reload
+//!     if director.table_changed() {
+//!         owned = director.owned()
+//!         plan(kernel table of the owned keys, director.desired()) and apply it
+//!         if every step succeeded { director.handle_applied(&owned) }
+//!     }
+//!     sleep until director.poll_timeout(), an outcome, a signal or a reload;
+//!     then handle_timeout(now) / handle_outcome / handle_reload + handle_table /
+//!     handle_maintenance
 //! }
+//! on stop: plan(kernel table of director.owned(), director.on_stop()) and apply it
 //! ```
 //!
-//! STATUS: the API below is the contract the daemon is written against; the implementation is
-//! being filled in (see `docs/director.md`).
+//! # The rules
+//!
+//! **Probes.** Each check is probed every [`Check::interval`], counted from the end of the
+//! previous probe (its outcome, or its deadline). The first probe of a check comes after a
+//! seeded random delay below its interval, plus a random delay up to [`Check::warmup`] when
+//! set, so that thousands of checks do not all start at once. While a check is failing but not
+//! yet down, the next probe comes after [`Check::retry_delay`] instead (keepalived's
+//! `delay_before_retry`). A probe that does not report by its deadline (start +
+//! [`Check::timeout`]) counts as a failure, and its late outcome is ignored. Identical checks
+//! (the same probe, target, bind address, mark, interval and timeout) of one real server in
+//! several virtual services run once, and their outcome feeds them all, as ldirectord does.
+//! [`Probe::Alternate`] runs `connects` connect probes, then its `then` probe (ldirectord's
+//! `checktype = N`): a failed connect brings the `then` probe forward, and after a failed
+//! `then` probe the next turn is a `then` probe again.
+//!
+//! **Judgement.** A check fails at its [`Check::failures_to_down`]-th failure in a row (earlier
+//! failures are soft: an [`Event::Note`]) and passes again at its first success. A real server
+//! is up when all its checks pass (without checks, always), down when one fails, and
+//! [`Health::Unknown`] while a check that starts down ([`StartState::Down`],
+//! [`StartState::FromTable`] when absent from the table) has not passed yet.
+//! [`Outcome::UpWithWeight`] sets its weight (keepalived `misc_dynamic`); a check that goes
+//! down gives its dynamic weight back. The maintenance directory forces servers down
+//! ([`Health::Maintenance`]): they are not probed, and when they leave it they are down until
+//! a check passes.
+//!
+//! **The table.** Each virtual service is its configured [`Service`] with its up real servers
+//! at their weight. A server that is not up is left out ([`OnFailure::Remove`]) or kept with
+//! weight 0 ([`OnFailure::Quiesce`]). When the sorry server is in, every real server is at its
+//! "not up" form (ldirectord: none is up anyway; keepalived: the live servers are taken out
+//! when the quorum is lost). The sorry server is in when the quorum is lost ([`Quorum`]), at
+//! its configured weight; otherwise out, or at weight 0 with
+//! [`VirtualService::sorry_inhibit`]. Nothing else in the table changes: services and real
+//! servers carry exactly their configured settings apart from the weight.
+//!
+//! **Commands.** `fallbackcommand` runs with `start VIP:PORT PROTO` when the quorum is lost and
+//! `stop ...` when it is regained, and once when a virtual service starts with its starting
+//! state (ldirectord's start runs it too). `quorum_down` runs when the quorum is lost, and at
+//! the start when a virtual service with a sorry server starts without its quorum (keepalived's
+//! "Starting with quorum down"); `quorum_up` when it is regained. `notify_up` runs when a real
+//! server comes up, `notify_down` when it goes down or into maintenance from up or from its
+//! first unknown state (keepalived notifies when an `alpha` server's first checks confirm it
+//! down).
+//!
+//! **Reload.** [`Director::handle_reload`] keeps the state of what did not change: a virtual
+//! service with the same key keeps its quorum; a real server with the same key in it keeps its
+//! health; a check configured alike keeps its verdict, counters and schedule (a probe in flight
+//! keeps counting). A changed or new check of a kept real server starts passing with
+//! [`StartState::Up`], and otherwise as the server was (passing if it was up: what the kernel's
+//! table shows after the last plan). New servers start as their [`StartState`] says. Removed
+//! services and servers disappear and the outcomes of their probes are ignored; the removed
+//! services stay in [`Director::owned`] until [`Director::handle_applied`].
+
+mod state;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 
 use crate::dest::{Destination, DestinationKey};
-use crate::sched::Time;
+use crate::sched::{SplitMix64, Time};
 use crate::service::{Service, ServiceKey};
 use crate::status::{DestinationStatus, ServiceStatus};
 
-use super::config::{Check, Command, DirectorConfig, Origin, Probe};
+#[allow(unused_imports)] // named in the docs
+use super::config::VirtualService;
+use super::config::{Check, Command, DirectorConfig, OnFailure, OnStop, Origin, Probe, Quorum, StartState};
+use state::{
+    fallback_args, initial_quorum, ms, next_quorum, probe_name, same_check, same_real_settings,
+    service_transport, CheckState, Flight, Judged, RealState, Runner, RunnerKey, VirtualState,
+};
 
 /// Identifies one scheduled probe run, to match its outcome.
+///
+/// ```
+/// use ipvs_core::director::machine::ProbeId;
+/// assert!(ProbeId(1) < ProbeId(2)); // ids grow: a later probe has a larger id
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProbeId(pub u64);
 
 /// A probe the daemon must start now.
+///
+/// ```
+/// use ipvs_core::director::config::{Check, DirectorConfig, Dialect, Origin, Probe, RealServer, Transport, VirtualService};
+/// use ipvs_core::director::machine::Director;
+/// use ipvs_core::sched::Time;
+/// use ipvs_core::{Destination, Service, ServiceKey};
+/// use std::time::Duration;
+///
+/// let mut cfg = DirectorConfig::new(Dialect::Keepalived);
+/// let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+/// let mut rs = RealServer::new(Destination::new("192.168.1.2:80".parse().unwrap()), Origin::default());
+/// rs.checks.push(Check::new(Probe::Connect(Transport::Tcp), "192.168.1.2:80".parse().unwrap()));
+/// vs.reals.push(rs);
+/// cfg.virtuals.push(vs);
+///
+/// let mut d = Director::new(cfg, Time::ZERO, 7);
+/// let first = d.poll_timeout().unwrap(); // the first probe, somewhere in the first 10 s
+/// assert!(first < Time::from_secs(10));
+/// let p = d.poll_probe(first).unwrap();
+/// assert_eq!(p.probe, Probe::Connect(Transport::Tcp));
+/// assert_eq!(p.real.to_string(), "192.168.1.2:80");
+/// assert_eq!(p.deadline, first.plus_secs(5)); // the check's timeout
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProbeRequest {
@@ -39,16 +137,23 @@ pub struct ProbeRequest {
     /// The check it belongs to (target, bind, fwmark, timeout).
     pub check: Check,
     /// The virtual service and real server it is for (ldirectord's external checks get them as
-    /// arguments; several services may share one probe).
+    /// arguments; several services may share one probe, and this is the first of them in the
+    /// configuration).
     pub service: ServiceKey,
     /// The real server it is for.
     pub real: DestinationKey,
     /// When its result stops counting (start + the check's timeout): the daemon must report an
-    /// outcome by then; a late outcome is a failure.
+    /// outcome by then; a later one is ignored, and the probe counts as failed.
     pub deadline: Time,
 }
 
 /// What a probe found.
+///
+/// ```
+/// use ipvs_core::director::machine::Outcome;
+/// let o = Outcome::Down("connection refused".into());
+/// assert_ne!(o, Outcome::Up);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -61,6 +166,11 @@ pub enum Outcome {
 }
 
 /// The health of a real server as the director sees it.
+///
+/// ```
+/// use ipvs_core::director::machine::Health;
+/// assert_ne!(Health::Unknown, Health::Up); // unknown counts as down
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Health {
@@ -74,7 +184,38 @@ pub enum Health {
     Maintenance,
 }
 
+/// The verdict of one check.
+///
+/// ```
+/// use ipvs_core::director::machine::Verdict;
+/// assert_ne!(Verdict::Unknown, Verdict::Pass);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// It passes.
+    Pass,
+    /// It failed `failures_to_down` times in a row (or more) since it last passed.
+    Fail,
+    /// It has not passed since it started down ([`StartState::Down`], a server absent from the
+    /// table with [`StartState::FromTable`], a server back from maintenance): counts as failing.
+    Unknown,
+}
+
 /// Something the daemon should log or do.
+///
+/// ```
+/// use ipvs_core::director::machine::Event;
+/// fn log(e: &Event) -> String {
+///     match e {
+///         Event::Decision { at, service, message, .. } => format!("{at} {service}: {message}"),
+///         Event::Note { at, origin, message } => format!("{at} {origin}: {message}"),
+///         Event::Run { command, args } => format!("running {} {}", command.line, args.join(" ")),
+///         _ => String::new(),
+///     }
+/// }
+/// # let _ = log;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -84,17 +225,18 @@ pub enum Event {
         at: Time,
         /// The virtual service.
         service: ServiceKey,
-        /// The real server, if the decision is about one.
+        /// The real server (or the sorry server), if the decision is about one.
         real: Option<DestinationKey>,
-        /// What was decided and why ("real server 192.168.1.2:80 down after 3 failures:
-        /// connection refused").
+        /// What was decided and why ("real server 192.168.1.2:80 down: connect check of
+        /// 192.168.1.2:80: 3 failures in a row: connection refused").
         message: String,
     },
     /// A command to run now, without waiting for it (`fallbackcommand`, `notify_up`, ...).
     Run {
         /// The command.
         command: Command,
-        /// Arguments to append (ldirectord's `start 10.0.0.1:80 tcp`), already split.
+        /// Arguments to append (ldirectord's `start 10.0.0.1:80 tcp`), already split; empty for
+        /// keepalived's scripts, which run as written.
         args: Vec<String>,
     },
     /// A soft failure or other note that changes nothing: one log line.
@@ -108,7 +250,50 @@ pub enum Event {
     },
 }
 
+/// One check as the status snapshot shows it.
+///
+/// ```
+/// use ipvs_core::director::machine::{CheckStatus, Verdict};
+/// fn line(c: &CheckStatus) -> String {
+///     format!("{} {:?} {}/{}", c.target, c.verdict, c.failures, c.failures_to_down)
+/// }
+/// # let _ = line; let _ = Verdict::Pass;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckStatus {
+    /// Where the check was written.
+    pub origin: Origin,
+    /// What it connects to.
+    pub target: SocketAddr,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Failures in a row so far.
+    pub failures: u32,
+    /// Failures in a row that make it fail.
+    pub failures_to_down: u32,
+    /// The weight its last outcome set (keepalived `misc_dynamic`), if any.
+    pub dynamic_weight: Option<u32>,
+    /// The last outcome, and when.
+    pub last: Option<(Time, Outcome)>,
+    /// When its next probe is due (`None` while one is in flight or in maintenance).
+    pub next_probe: Option<Time>,
+    /// Whether a probe is running now.
+    pub in_flight: bool,
+}
+
 /// One real server as the status snapshot shows it.
+///
+/// ```
+/// use ipvs_core::director::machine::{Health, RealStatus};
+/// fn line(r: &RealStatus) -> String {
+///     match r.desired_weight {
+///         Some(w) => format!("{} {:?} weight {w}", r.key, r.health),
+///         None => format!("{} {:?} out", r.key, r.health),
+///     }
+/// }
+/// # let _ = line; let _ = Health::Up;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RealStatus {
@@ -118,15 +303,29 @@ pub struct RealStatus {
     pub health: Health,
     /// The weight configured.
     pub configured_weight: u32,
+    /// The weight it has when up: the configured one, or the one its dynamic checks set.
+    pub weight: u32,
     /// The weight the director wants in the table (0 when quiesced; `None` when it wants it out).
     pub desired_weight: Option<u32>,
-    /// Failures in a row so far.
+    /// Failures in a row so far (the most of any of its checks).
     pub failures: u32,
-    /// The last outcome, if any, and when.
+    /// The last outcome of any of its checks, and when.
     pub last: Option<(Time, Outcome)>,
+    /// When its health last changed (or when it was configured).
+    pub since: Time,
+    /// Its checks, in configuration order.
+    pub checks: Vec<CheckStatus>,
 }
 
 /// One virtual service as the status snapshot shows it.
+///
+/// ```
+/// use ipvs_core::director::machine::VirtualStatus;
+/// fn line(v: &VirtualStatus) -> String {
+///     format!("{} live weight {} quorum {} sorry {}", v.key, v.live_weight, v.quorum, v.sorry_in)
+/// }
+/// # let _ = line;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VirtualStatus {
@@ -136,91 +335,1132 @@ pub struct VirtualStatus {
     pub reals: Vec<RealStatus>,
     /// Whether the sorry server is in.
     pub sorry_in: bool,
+    /// The sorry server, if one is configured.
+    pub sorry: Option<DestinationKey>,
+    /// Whether the live servers are enough ([`Quorum`]); when not, the sorry server is in.
+    pub quorum: bool,
+    /// How many real servers are up.
+    pub live: usize,
+    /// The sum of their weights.
+    pub live_weight: u64,
 }
 
 /// The director: configuration, per-server state, the probe schedule and pending events.
+///
+/// See the [module docs](self) for the rules and the loop that drives it.
+///
+/// ```
+/// use ipvs_core::director::config::{Check, DirectorConfig, Dialect, OnFailure, Origin, Probe, RealServer, Transport, VirtualService};
+/// use ipvs_core::director::machine::{Director, Outcome};
+/// use ipvs_core::sched::Time;
+/// use ipvs_core::{Destination, Service, ServiceKey};
+///
+/// let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
+/// let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+/// vs.on_failure = OnFailure::Quiesce;
+/// for a in ["192.168.1.2:80", "192.168.1.3:80"] {
+///     let mut rs = RealServer::new(Destination::new(a.parse().unwrap()).with_weight(2), Origin::default());
+///     rs.checks.push(Check::new(Probe::Connect(Transport::Tcp), a.parse().unwrap()));
+///     vs.reals.push(rs);
+/// }
+/// cfg.virtuals.push(vs);
+///
+/// let mut d = Director::new(cfg, Time::ZERO, 1);
+/// assert!(d.table_changed()); // the first table
+/// let weights = |d: &Director| d.desired()[0].1.iter().map(|r| r.weight).collect::<Vec<_>>();
+/// assert_eq!(weights(&d), [2, 2]); // StartState::Up
+///
+/// // Run the probes of the first 10 s: .2 refuses, .3 answers.
+/// let mut now = Time::ZERO;
+/// while now < Time::from_secs(10) {
+///     while let Some(p) = d.poll_probe(now) {
+///         let o = if p.real.to_string() == "192.168.1.2:80" { Outcome::Down("connection refused".into()) } else { Outcome::Up };
+///         d.handle_outcome(p.id, o, now);
+///     }
+///     now = d.poll_timeout().unwrap();
+/// }
+/// assert_eq!(weights(&d), [0, 2]); // quiesced
+/// assert!(d.table_changed());
+/// assert!(!d.table_changed());
+/// ```
 #[derive(Debug)]
 pub struct Director {
     config: DirectorConfig,
-    seed: u64,
-    started: Time,
+    /// One per configured virtual service, in order.
+    virtuals: Vec<VirtualState>,
+    /// The probes, in the order of their first check in the configuration.
+    runners: Vec<Runner>,
+    /// Idle, unpaused runners by when they are due.
+    due: BTreeSet<(Time, usize)>,
+    /// Probes in flight by deadline.
+    deadlines: BTreeSet<(Time, ProbeId)>,
+    /// Probes in flight: the runner of each.
+    flights: BTreeMap<ProbeId, usize>,
+    next_id: u64,
+    rng: SplitMix64,
+    events: VecDeque<Event>,
+    /// What the maintenance directory names, sorted.
+    maintenance: Vec<(IpAddr, Option<u16>)>,
+    /// Services removed by reloads and not yet known to be gone from the kernel.
+    removed: Vec<ServiceKey>,
+    /// The table [`Director::table_changed`] last saw.
+    last_table: Option<Vec<(Service, Vec<Destination>)>>,
 }
 
 impl Director {
     /// A director for `config`, started at `now`; `seed` drives the spreading of probes over
     /// their intervals (and `warmup`).
+    ///
+    /// Real servers start as their virtual's [`StartState`] says; a virtual service whose
+    /// servers start [`StartState::FromTable`] waits for [`Director::handle_table`] (or the
+    /// first probe) before it decides its starting quorum and runs its start commands.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 42);
+    /// assert!(d.desired().is_empty());
+    /// assert_eq!(d.poll_timeout(), None); // nothing to probe
+    /// ```
     pub fn new(config: DirectorConfig, now: Time, seed: u64) -> Self {
-        Director { config, seed, started: now }
+        let virtuals = config
+            .virtuals
+            .iter()
+            .map(|v| VirtualState {
+                reals: v.reals.iter().map(|r| RealState::start(r, v.start, now)).collect(),
+                quorum: false,
+                settled: false,
+                fallback_last: None,
+            })
+            .collect();
+        let mut d = Director {
+            config,
+            virtuals,
+            runners: Vec::new(),
+            due: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            flights: BTreeMap::new(),
+            next_id: 1,
+            rng: SplitMix64::new(seed),
+            events: VecDeque::new(),
+            maintenance: Vec::new(),
+            removed: Vec::new(),
+            last_table: None,
+        };
+        d.rebuild_runners(Vec::new(), now);
+        d.settle(now, false);
+        d
     }
 
     /// The configuration in force.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let d = Director::new(DirectorConfig::new(Dialect::Keepalived), Time::ZERO, 0);
+    /// assert_eq!(d.config().dialect, Dialect::Keepalived);
+    /// ```
     pub fn config(&self) -> &DirectorConfig {
         &self.config
     }
 
-    /// The kernel's table as the daemon read it at start or at a reload (owned services only),
-    /// for real servers that start [`StartState::FromTable`](super::config::StartState).
-    pub fn handle_table(&mut self, _table: &[(ServiceStatus, Vec<DestinationStatus>)], _now: Time) {}
+    /// The kernel's table as the daemon read it (the entries of the configured services).
+    ///
+    /// At start and after a reload (call it before anything else then): real servers waiting
+    /// for it ([`StartState::FromTable`]) start up when present with a weight above 0 and
+    /// unknown (down until checked) otherwise, as ldirectord's start and reload do; then the
+    /// virtual services that waited decide their starting quorum.
+    ///
+    /// The daemon may also call it whenever it reads the table (before each plan): with
+    /// `readdquiescent = no` ([`GlobalOptions::readd_quiescent`](super::config::GlobalOptions)),
+    /// a quiesced server that was in the table and has been deleted by hand since is left out
+    /// until it recovers (an operator deletes it to cut off its persistent clients); with
+    /// `yes` the next plan adds it back at weight 0.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect, Origin, RealServer, StartState, VirtualService, Check, Probe, Transport};
+    /// use ipvs_core::director::machine::{Director, Health};
+    /// use ipvs_core::sched::Time;
+    /// use ipvs_core::{Destination, DestinationStatus, Service, ServiceKey, ServiceStatus};
+    ///
+    /// let svc = Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80));
+    /// let mut vs = VirtualService::new(svc.clone(), Origin::default());
+    /// vs.start = StartState::FromTable;
+    /// for a in ["192.168.1.2:80", "192.168.1.3:80"] {
+    ///     let mut rs = RealServer::new(Destination::new(a.parse().unwrap()), Origin::default());
+    ///     rs.checks.push(Check::new(Probe::Connect(Transport::Tcp), a.parse().unwrap()));
+    ///     vs.reals.push(rs);
+    /// }
+    /// let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
+    /// cfg.virtuals.push(vs);
+    /// let mut d = Director::new(cfg, Time::ZERO, 0);
+    ///
+    /// // The kernel has .2 with weight 1 (a restart): it stays up; .3 waits for its check.
+    /// let kernel = vec![(ServiceStatus::new(svc), vec![DestinationStatus::new(Destination::new("192.168.1.2:80".parse().unwrap()))])];
+    /// d.handle_table(&kernel, Time::ZERO);
+    /// let st = d.status();
+    /// assert_eq!((st[0].reals[0].health, st[0].reals[1].health), (Health::Up, Health::Unknown));
+    /// ```
+    pub fn handle_table(&mut self, table: &[(ServiceStatus, Vec<DestinationStatus>)], now: Time) {
+        let kernel: HashMap<ServiceKey, HashMap<DestinationKey, u32>> = table
+            .iter()
+            .map(|(s, ds)| (s.service.key, ds.iter().map(|d| (d.dest.key(), d.dest.weight)).collect()))
+            .collect();
+        let readd = self.config.options.readd_quiescent;
+        for vi in 0..self.virtuals.len() {
+            let vkey = self.config.virtuals[vi].service.key;
+            let entry = kernel.get(&vkey);
+            for rj in 0..self.virtuals[vi].reals.len() {
+                let rkey = self.config.virtuals[vi].reals[rj].dest.key();
+                let in_table = entry.and_then(|e| e.get(&rkey)).copied();
+                let quiesced = self.real_quiesced(vi, rj);
+                let rs = &mut self.virtuals[vi].reals[rj];
+                let mut resolved = false;
+                for cs in rs.checks.iter_mut().filter(|c| c.pending_table) {
+                    cs.pending_table = false;
+                    cs.verdict =
+                        if in_table.is_some_and(|w| w > 0) { Verdict::Pass } else { Verdict::Unknown };
+                    resolved = true;
+                }
+                if resolved {
+                    self.refresh_real(vi, rj, now, |_| match in_table {
+                        Some(w) => format!("in the kernel's table with weight {w}"),
+                        None => "not in the kernel's table".to_string(),
+                    });
+                } else if quiesced && entry.is_some() {
+                    let rs = &mut self.virtuals[vi].reals[rj];
+                    if in_table.is_some() {
+                        rs.quiesce_seen = true;
+                    } else if rs.quiesce_seen && !readd && !rs.dropped {
+                        rs.dropped = true;
+                        self.decide(
+                            now,
+                            vi,
+                            Some(rkey),
+                            format!(
+                                "real server {rkey} deleted by hand while quiesced: left out until it \
+                                 recovers (readdquiescent = no)"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        self.settle(now, true);
+        for vi in 0..self.virtuals.len() {
+            self.update_virtual(vi, now);
+        }
+    }
 
     /// A new configuration (a reload that parsed): services and real servers that did not
-    /// change keep their state; the next [`Director::desired`] is the new table.
-    pub fn handle_reload(&mut self, config: DirectorConfig, _now: Time) {
-        self.config = config;
+    /// change keep their state (see the [module docs](self)); the next [`Director::desired`]
+    /// is the new table, and [`Director::owned`] keeps the removed services until
+    /// [`Director::handle_applied`]. Call [`Director::handle_table`] next when the new
+    /// configuration has [`StartState::FromTable`] servers.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect, Origin, VirtualService};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// use ipvs_core::{Service, ServiceKey};
+    ///
+    /// let key = |p| ServiceKey::tcp("10.0.0.1".parse().unwrap(), p);
+    /// let cfg = |ports: &[u16]| {
+    ///     let mut c = DirectorConfig::new(Dialect::Keepalived);
+    ///     c.virtuals = ports.iter().map(|&p| VirtualService::new(Service::new(key(p)), Origin::default())).collect();
+    ///     c
+    /// };
+    /// let mut d = Director::new(cfg(&[80, 443]), Time::ZERO, 0);
+    /// d.handle_reload(cfg(&[80]), Time::from_secs(1));
+    /// assert_eq!(d.desired().len(), 1);
+    /// let owned = d.owned();
+    /// assert_eq!(owned, [key(80), key(443)]); // 443 must still be deleted
+    /// // ... the daemon plans against `owned` and applies the plan without errors:
+    /// d.handle_applied(&owned);
+    /// assert_eq!(d.owned(), [key(80)]);
+    /// ```
+    pub fn handle_reload(&mut self, config: DirectorConfig, now: Time) {
+        self.settle(now, true);
+        let old_config = std::mem::replace(&mut self.config, config);
+        let mut old_states: Vec<Option<VirtualState>> =
+            std::mem::take(&mut self.virtuals).into_iter().map(Some).collect();
+        let mut added = Vec::new();
+        let mut new_states = Vec::with_capacity(self.config.virtuals.len());
+        for (vi, vcfg) in self.config.virtuals.iter().enumerate() {
+            let key = vcfg.service.key;
+            let old = old_config
+                .virtuals
+                .iter()
+                .enumerate()
+                .position(|(oi, o)| o.service.key == key && old_states[oi].is_some());
+            let Some(oi) = old else {
+                added.push((vi, None));
+                new_states.push(VirtualState {
+                    reals: vcfg.reals.iter().map(|r| RealState::start(r, vcfg.start, now)).collect(),
+                    quorum: false,
+                    settled: false,
+                    fallback_last: None,
+                });
+                continue;
+            };
+            let Some(mut ostate) = old_states[oi].take() else { continue };
+            let ocfg = &old_config.virtuals[oi];
+            let mut old_reals: Vec<Option<RealState>> =
+                std::mem::take(&mut ostate.reals).into_iter().map(Some).collect();
+            let mut reals = Vec::with_capacity(vcfg.reals.len());
+            for rcfg in &vcfg.reals {
+                let rkey = rcfg.dest.key();
+                let found = ocfg
+                    .reals
+                    .iter()
+                    .enumerate()
+                    .position(|(oj, o)| o.dest.key() == rkey && old_reals[oj].is_some());
+                let Some(oj) = found else {
+                    added.push((vi, Some(rkey)));
+                    reals.push(RealState::start(rcfg, vcfg.start, now));
+                    continue;
+                };
+                let Some(mut ors) = old_reals[oj].take() else { continue };
+                let orcfg = &ocfg.reals[oj];
+                let was_up = ors.health == Health::Up;
+                let mut old_checks: Vec<Option<CheckState>> =
+                    std::mem::take(&mut ors.checks).into_iter().map(Some).collect();
+                ors.checks = rcfg
+                    .checks
+                    .iter()
+                    .map(|c| {
+                        let kept = orcfg
+                            .checks
+                            .iter()
+                            .enumerate()
+                            .position(|(ok, o)| old_checks[ok].is_some() && same_check(o, c))
+                            .and_then(|ok| old_checks[ok].take());
+                        kept.unwrap_or_else(|| {
+                            CheckState::with(if vcfg.start == StartState::Up || was_up {
+                                Verdict::Pass
+                            } else {
+                                Verdict::Unknown
+                            })
+                        })
+                    })
+                    .collect();
+                if !same_real_settings(orcfg, rcfg) {
+                    added.push((vi, Some(rkey)));
+                }
+                reals.push(ors);
+            }
+            for (oj, r) in old_reals.iter().enumerate() {
+                if r.is_some() {
+                    let rkey = ocfg.reals[oj].dest.key();
+                    self.events.push_back(Event::Decision {
+                        at: now,
+                        service: key,
+                        real: Some(rkey),
+                        message: format!("real server {rkey} removed (configuration reloaded)"),
+                    });
+                }
+            }
+            ostate.reals = reals;
+            new_states.push(ostate);
+        }
+        for (oi, s) in old_states.iter().enumerate() {
+            if s.is_some() {
+                let key = old_config.virtuals[oi].service.key;
+                if !self.removed.contains(&key) && !self.config.virtuals.iter().any(|v| v.service.key == key)
+                {
+                    self.removed.push(key);
+                }
+                self.events.push_back(Event::Decision {
+                    at: now,
+                    service: key,
+                    real: None,
+                    message: "virtual service removed (configuration reloaded)".to_string(),
+                });
+            }
+        }
+        let configured: HashSet<ServiceKey> = self.config.virtuals.iter().map(|v| v.service.key).collect();
+        self.removed.retain(|k| !configured.contains(k));
+        self.virtuals = new_states;
+        for (vi, real) in added {
+            let message = match real {
+                None => "virtual service added (configuration reloaded)".to_string(),
+                Some(k) => format!("real server {k} configured (configuration reloaded)"),
+            };
+            self.decide(now, vi, real, message);
+        }
+        let runners = std::mem::take(&mut self.runners);
+        self.rebuild_runners(runners, now);
+        self.apply_maintenance(now);
+        for vi in 0..self.virtuals.len() {
+            for rj in 0..self.virtuals[vi].reals.len() {
+                self.refresh_real(vi, rj, now, |_| "configuration reloaded".to_string());
+            }
+        }
+        self.settle(now, false);
+        for vi in 0..self.virtuals.len() {
+            self.update_virtual(vi, now);
+        }
     }
 
     /// The outcome of probe `id`. Outcomes of probes the machine no longer knows (the server
-    /// was removed by a reload) are ignored.
-    pub fn handle_outcome(&mut self, _id: ProbeId, _outcome: Outcome, _now: Time) {}
+    /// was removed by a reload, went into maintenance, or the probe's deadline passed: `now`
+    /// after the deadline counts it failed first) are ignored.
+    ///
+    /// ```
+    /// # use ipvs_core::director::config::{Check, DirectorConfig, Dialect, Origin, Probe, RealServer, Transport, VirtualService};
+    /// # use ipvs_core::{Destination, Service, ServiceKey};
+    /// use ipvs_core::director::machine::{Director, Health, Outcome};
+    /// use ipvs_core::sched::Time;
+    /// # let mut cfg = DirectorConfig::new(Dialect::Keepalived);
+    /// # let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+    /// # let mut rs = RealServer::new(Destination::new("192.168.1.2:80".parse().unwrap()), Origin::default());
+    /// # rs.checks.push(Check::new(Probe::Connect(Transport::Tcp), "192.168.1.2:80".parse().unwrap()));
+    /// # vs.reals.push(rs);
+    /// # cfg.virtuals.push(vs);
+    /// // One real server with a connect check (5 s timeout), down at the first failure.
+    /// let mut d = Director::new(cfg, Time::ZERO, 0);
+    /// let t = d.poll_timeout().unwrap();
+    /// let p = d.poll_probe(t).unwrap();
+    /// d.handle_outcome(p.id, Outcome::Up, p.deadline.plus_millis(1)); // too late: a failure
+    /// assert_eq!(d.status()[0].reals[0].health, Health::Down);
+    /// ```
+    pub fn handle_outcome(&mut self, id: ProbeId, outcome: Outcome, now: Time) {
+        self.settle(now, true);
+        self.expire(now, false);
+        let Some(ri) = self.flights.remove(&id) else { return };
+        let Some(flight) = self.runners.get_mut(ri).and_then(|r| r.flight.take()) else { return };
+        self.deadlines.remove(&(flight.deadline, id));
+        self.complete(ri, flight, outcome, now);
+    }
 
     /// The real servers the maintenance directory currently names (ldirectord's
-    /// `maintenancedir`), as (address, optional port): they are forced down until left out.
-    pub fn handle_maintenance(&mut self, _down: &[(std::net::IpAddr, Option<u16>)], _now: Time) {}
+    /// `maintenancedir`), as (address, optional port): they are forced down until left out
+    /// (not probed meanwhile, their probes in flight ignored); when left out, they are down
+    /// until a check passes, and their probes are due at once.
+    ///
+    /// ```
+    /// # use ipvs_core::director::config::{DirectorConfig, Dialect, Origin, RealServer, VirtualService};
+    /// # use ipvs_core::{Destination, Service, ServiceKey};
+    /// use ipvs_core::director::machine::{Director, Health};
+    /// use ipvs_core::sched::Time;
+    /// # let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
+    /// # let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+    /// # vs.reals.push(RealServer::new(Destination::new("192.168.1.2:80".parse().unwrap()), Origin::default()));
+    /// # cfg.virtuals.push(vs);
+    /// // One real server, 192.168.1.2:80, without checks.
+    /// let mut d = Director::new(cfg, Time::ZERO, 0);
+    /// d.handle_maintenance(&[("192.168.1.2".parse().unwrap(), None)], Time::from_secs(1));
+    /// assert_eq!(d.status()[0].reals[0].health, Health::Maintenance);
+    /// assert!(d.desired()[0].1.is_empty());
+    /// d.handle_maintenance(&[], Time::from_secs(2));
+    /// assert_eq!(d.status()[0].reals[0].health, Health::Up); // no checks: up at once
+    /// ```
+    pub fn handle_maintenance(&mut self, down: &[(IpAddr, Option<u16>)], now: Time) {
+        self.settle(now, true);
+        let mut list = down.to_vec();
+        list.sort();
+        list.dedup();
+        self.maintenance = list;
+        self.apply_maintenance(now);
+        for vi in 0..self.virtuals.len() {
+            for rj in 0..self.virtuals[vi].reals.len() {
+                self.refresh_real(vi, rj, now, |_| "maintenance directory".to_string());
+            }
+            self.update_virtual(vi, now);
+        }
+    }
 
-    /// Time passed: probes whose deadline is past count as failed.
-    pub fn handle_timeout(&mut self, _now: Time) {}
+    /// Time passed: probes whose deadline is at or before `now` count as failed.
+    ///
+    /// ```
+    /// # use ipvs_core::director::config::{Check, DirectorConfig, Dialect, Origin, Probe, RealServer, Transport, VirtualService};
+    /// # use ipvs_core::{Destination, Service, ServiceKey};
+    /// use ipvs_core::director::machine::{Director, Health};
+    /// use ipvs_core::sched::Time;
+    /// # let mut cfg = DirectorConfig::new(Dialect::Keepalived);
+    /// # let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+    /// # let mut rs = RealServer::new(Destination::new("192.168.1.2:80".parse().unwrap()), Origin::default());
+    /// # rs.checks.push(Check::new(Probe::Connect(Transport::Tcp), "192.168.1.2:80".parse().unwrap()));
+    /// # vs.reals.push(rs);
+    /// # cfg.virtuals.push(vs);
+    /// let mut d = Director::new(cfg, Time::ZERO, 0);
+    /// let p = d.poll_probe(d.poll_timeout().unwrap()).unwrap();
+    /// assert_eq!(d.poll_timeout(), Some(p.deadline)); // come back at the deadline
+    /// d.handle_timeout(p.deadline);
+    /// assert_eq!(d.status()[0].reals[0].health, Health::Down);
+    /// ```
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.settle(now, true);
+        self.expire(now, true);
+    }
 
-    /// The next probe to start at `now`, if one is due.
-    pub fn poll_probe(&mut self, _now: Time) -> Option<ProbeRequest> {
-        None
+    /// The next probe to start at `now`, if one is due (call it until `None`). Deadlines at or
+    /// before `now` are counted first, as by [`Director::handle_timeout`].
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let mut d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 0);
+    /// assert!(d.poll_probe(Time::from_secs(60)).is_none());
+    /// ```
+    pub fn poll_probe(&mut self, now: Time) -> Option<ProbeRequest> {
+        self.settle(now, true);
+        self.expire(now, true);
+        let &(due, ri) = self.due.first()?;
+        if due > now {
+            return None;
+        }
+        self.due.remove(&(due, ri));
+        let id = ProbeId(self.next_id);
+        self.next_id += 1;
+        let runner = self.runners.get_mut(ri)?;
+        let then = runner.next_is_then();
+        let deadline = now.plus_millis(ms(runner.check.timeout));
+        runner.flight = Some(Flight { id, deadline, then });
+        let request = ProbeRequest {
+            id,
+            probe: runner.turn_probe(then),
+            check: runner.check.clone(),
+            service: runner.service,
+            real: runner.real,
+            deadline,
+        };
+        self.deadlines.insert((deadline, id));
+        self.flights.insert(id, ri);
+        Some(request)
     }
 
     /// When the machine next needs to be called (the next probe due or deadline), if ever.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 0);
+    /// assert_eq!(d.poll_timeout(), None);
+    /// ```
     pub fn poll_timeout(&self) -> Option<Time> {
-        None
+        let due = self.due.first().map(|&(t, _)| t);
+        let deadline = self.deadlines.first().map(|&(t, _)| t);
+        match (due, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// The next thing to log or do.
+    /// The next thing to log or do, oldest first.
+    ///
+    /// ```
+    /// # use ipvs_core::director::config::{Command, DirectorConfig, Dialect, Origin, VirtualService};
+    /// # use ipvs_core::{Service, ServiceKey};
+    /// use ipvs_core::director::machine::{Director, Event};
+    /// use ipvs_core::sched::Time;
+    /// let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
+    /// let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+    /// vs.hooks.fallback_command = Some(Command { line: "/etc/ha.d/fallback".into(), origin: Origin::default() });
+    /// cfg.virtuals.push(vs);
+    /// // No real server is up: the fallback command runs with "start" at once.
+    /// let mut d = Director::new(cfg, Time::ZERO, 0);
+    /// let runs: Vec<_> = std::iter::from_fn(|| d.poll_event())
+    ///     .filter_map(|e| match e { Event::Run { args, .. } => Some(args.join(" ")), _ => None })
+    ///     .collect();
+    /// assert_eq!(runs, ["start 10.0.0.1:80 tcp"]);
+    /// ```
     pub fn poll_event(&mut self) -> Option<Event> {
-        None
+        self.events.pop_front()
     }
 
-    /// Whether [`Director::desired`] changed since the last call of this method.
+    /// Whether [`Director::desired`] changed since the last call of this method (true at the
+    /// first call).
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let mut d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 0);
+    /// assert!(d.table_changed());
+    /// assert!(!d.table_changed());
+    /// ```
     pub fn table_changed(&mut self) -> bool {
-        false
+        let table = self.desired();
+        let changed = self.last_table.as_ref() != Some(&table);
+        self.last_table = Some(table);
+        changed
     }
 
     /// The table the director wants for the services it owns, in configuration order: the
     /// input of [`crate::plan::plan`] (against the kernel's entries for
-    /// [`Director::owned`]).
+    /// [`Director::owned`]). A service listed twice in the configuration is given once (the
+    /// first); so is a real server listed twice in a service. A sorry server that is also one
+    /// of the service's real servers takes that entry while it is in, and leaves it to the
+    /// real server otherwise.
+    ///
+    /// ```
+    /// # use ipvs_core::director::config::{DirectorConfig, Dialect, Origin, VirtualService};
+    /// # use ipvs_core::{Destination, Service, ServiceKey};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// # let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
+    /// # let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+    /// vs.sorry = Some(Destination::new("127.0.0.1:80".parse().unwrap()));
+    /// # cfg.virtuals.push(vs);
+    /// // A virtual service without real servers: its fallback is in.
+    /// let d = Director::new(cfg, Time::ZERO, 0);
+    /// assert_eq!(d.desired()[0].1[0].key().to_string(), "127.0.0.1:80");
+    /// ```
     pub fn desired(&self) -> Vec<(Service, Vec<Destination>)> {
-        Vec::new()
+        let mut seen = HashSet::new();
+        let mut out = Vec::with_capacity(self.config.virtuals.len());
+        for (vi, vcfg) in self.config.virtuals.iter().enumerate() {
+            if !seen.insert(vcfg.service.key) {
+                continue;
+            }
+            let sorry_in = self.sorry_in(vi);
+            let mut dests: Vec<Destination> = Vec::with_capacity(vcfg.reals.len() + 1);
+            let mut keys = HashSet::new();
+            for (rj, rcfg) in vcfg.reals.iter().enumerate() {
+                if let Some(w) = self.desired_weight(vi, rj, sorry_in) {
+                    if keys.insert(rcfg.dest.key()) {
+                        dests.push(rcfg.dest.clone().with_weight(w));
+                    }
+                }
+            }
+            if let Some(sorry) = &vcfg.sorry {
+                let k = sorry.key();
+                if sorry_in {
+                    match dests.iter().position(|d| d.key() == k) {
+                        Some(i) => dests[i] = sorry.clone(),
+                        None => dests.push(sorry.clone()),
+                    }
+                } else if vcfg.sorry_inhibit && !keys.contains(&k) {
+                    dests.push(sorry.clone().with_weight(0));
+                }
+            }
+            out.push((vcfg.service.clone(), dests));
+        }
+        out
     }
 
-    /// The keys of the services the director owns now, and of those it owned before the last
-    /// reload and must remove.
+    /// The keys of the services the director owns now, and of those it owned before a reload
+    /// and must remove (until [`Director::handle_applied`] says they are gone).
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 0);
+    /// assert!(d.owned().is_empty());
+    /// ```
     pub fn owned(&self) -> Vec<ServiceKey> {
-        Vec::new()
+        let mut seen = HashSet::new();
+        let mut out: Vec<ServiceKey> =
+            self.config.virtuals.iter().map(|v| v.service.key).filter(|k| seen.insert(*k)).collect();
+        out.extend(self.removed.iter().filter(|k| seen.insert(**k)));
+        out
     }
 
-    /// The table to leave behind on stop ([`OnStop`](super::config::OnStop)): empty for
-    /// `Remove`, the current desired table for `Keep`.
+    /// A plan computed against the kernel's entries for `owned` (a value [`Director::owned`]
+    /// returned) and [`Director::desired`] was applied without errors: the services removed by
+    /// reloads among `owned` are gone, and the director forgets them. (Services removed by a
+    /// reload after `owned` was taken stay owned.) Without this call they stay owned, which is
+    /// harmless: the next plans find nothing to delete.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let mut d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 0);
+    /// let owned = d.owned();
+    /// d.handle_applied(&owned); // nothing was removed: no change
+    /// assert!(d.owned().is_empty());
+    /// ```
+    pub fn handle_applied(&mut self, owned: &[ServiceKey]) {
+        let applied: HashSet<&ServiceKey> = owned.iter().collect();
+        self.removed.retain(|k| !applied.contains(k));
+    }
+
+    /// The table to leave behind on stop ([`OnStop`]): empty for `Remove`, the current desired
+    /// table for `Keep`. The daemon plans it against the kernel's entries for
+    /// [`Director::owned`].
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect, OnStop};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
+    /// cfg.options.on_stop = OnStop::Keep;
+    /// let d = Director::new(cfg, Time::ZERO, 0);
+    /// assert_eq!(d.on_stop(), d.desired());
+    /// ```
     pub fn on_stop(&self) -> Vec<(Service, Vec<Destination>)> {
-        Vec::new()
+        match self.config.options.on_stop {
+            OnStop::Remove => Vec::new(),
+            OnStop::Keep => self.desired(),
+        }
     }
 
-    /// A snapshot for status dumps and the status page.
+    /// A snapshot for status dumps and the status page, in configuration order.
+    ///
+    /// ```
+    /// # use ipvs_core::director::config::{DirectorConfig, Dialect, Origin, RealServer, VirtualService};
+    /// # use ipvs_core::{Destination, Service, ServiceKey};
+    /// use ipvs_core::director::machine::{Director, Health};
+    /// use ipvs_core::sched::Time;
+    /// # let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
+    /// # let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+    /// # vs.reals.push(RealServer::new(Destination::new("192.168.1.2:80".parse().unwrap()).with_weight(3), Origin::default()));
+    /// # cfg.virtuals.push(vs);
+    /// // One real server with weight 3 and no checks.
+    /// let d = Director::new(cfg, Time::ZERO, 0);
+    /// let st = d.status();
+    /// assert_eq!((st[0].reals[0].health, st[0].reals[0].desired_weight), (Health::Up, Some(3)));
+    /// assert_eq!((st[0].live, st[0].live_weight, st[0].quorum, st[0].sorry_in), (1, 3, true, false));
+    /// ```
     pub fn status(&self) -> Vec<VirtualStatus> {
-        let _ = (self.seed, self.started);
-        Vec::new()
+        self.config
+            .virtuals
+            .iter()
+            .zip(&self.virtuals)
+            .enumerate()
+            .map(|(vi, (vcfg, vs))| {
+                let sorry_in = self.sorry_in(vi);
+                let (live, live_weight) = vs.live();
+                let reals = vcfg
+                    .reals
+                    .iter()
+                    .zip(&vs.reals)
+                    .enumerate()
+                    .map(|(rj, (rcfg, rs))| {
+                        let checks: Vec<CheckStatus> = rcfg
+                            .checks
+                            .iter()
+                            .zip(&rs.checks)
+                            .map(|(c, cs)| {
+                                let runner = self.runners.get(cs.runner);
+                                CheckStatus {
+                                    origin: c.origin.clone(),
+                                    target: c.target,
+                                    verdict: cs.verdict,
+                                    failures: cs.failures,
+                                    failures_to_down: c.failures_to_down.max(1),
+                                    dynamic_weight: cs.dynamic,
+                                    last: cs.last.clone(),
+                                    next_probe: runner
+                                        .filter(|r| r.flight.is_none() && !r.paused)
+                                        .map(|r| r.next_due),
+                                    in_flight: runner.is_some_and(|r| r.flight.is_some()),
+                                }
+                            })
+                            .collect();
+                        RealStatus {
+                            key: rcfg.dest.key(),
+                            health: rs.health,
+                            configured_weight: rcfg.dest.weight,
+                            weight: rs.weight,
+                            desired_weight: self.desired_weight(vi, rj, sorry_in),
+                            failures: rs.checks.iter().map(|c| c.failures).max().unwrap_or(0),
+                            last: rs
+                                .checks
+                                .iter()
+                                .filter_map(|c| c.last.as_ref())
+                                .max_by_key(|(t, _)| *t)
+                                .cloned(),
+                            since: rs.since,
+                            checks,
+                        }
+                    })
+                    .collect();
+                VirtualStatus {
+                    key: vcfg.service.key,
+                    reals,
+                    sorry_in,
+                    sorry: vcfg.sorry.as_ref().map(Destination::key),
+                    quorum: self.quorum_now(vi),
+                    live,
+                    live_weight,
+                }
+            })
+            .collect()
+    }
+
+    // ---- internals ----
+
+    /// The quorum of virtual `vi` (before it settles: the one it would start with).
+    fn quorum_now(&self, vi: usize) -> bool {
+        let (Some(vcfg), Some(vs)) = (self.config.virtuals.get(vi), self.virtuals.get(vi)) else {
+            return false;
+        };
+        if vs.settled {
+            vs.quorum
+        } else {
+            initial_quorum(vcfg.quorum, vs.live())
+        }
+    }
+
+    fn sorry_in(&self, vi: usize) -> bool {
+        self.config.virtuals.get(vi).is_some_and(|v| v.sorry.is_some()) && !self.quorum_now(vi)
+    }
+
+    /// Whether real `rj` of `vi` is down and quiesced (in the table at weight 0 for that).
+    fn real_quiesced(&self, vi: usize, rj: usize) -> bool {
+        let vcfg = &self.config.virtuals[vi];
+        let rs = &self.virtuals[vi].reals[rj];
+        rs.health != Health::Up
+            && !rs.dropped
+            && vcfg.reals[rj].on_failure.unwrap_or(vcfg.on_failure) == OnFailure::Quiesce
+    }
+
+    /// The weight real `rj` of `vi` should have in the table, or `None` for out.
+    fn desired_weight(&self, vi: usize, rj: usize, sorry_in: bool) -> Option<u32> {
+        let vcfg = &self.config.virtuals[vi];
+        let rs = &self.virtuals[vi].reals[rj];
+        if rs.health == Health::Up && !sorry_in {
+            return Some(rs.weight);
+        }
+        let quiesce = vcfg.reals[rj].on_failure.unwrap_or(vcfg.on_failure) == OnFailure::Quiesce;
+        (quiesce && !rs.dropped).then_some(0)
+    }
+
+    fn decide(&mut self, now: Time, vi: usize, real: Option<DestinationKey>, message: String) {
+        if let Some(v) = self.config.virtuals.get(vi) {
+            self.events.push_back(Event::Decision { at: now, service: v.service.key, real, message });
+        }
+    }
+
+    fn run(&mut self, command: &Option<Command>, args: Vec<String>) {
+        if let Some(command) = command {
+            self.events.push_back(Event::Run { command: command.clone(), args });
+        }
+    }
+
+    /// Builds the runners for the current configuration, keeping the state (schedule, probe in
+    /// flight, alternation) of those in `old` with the same identity; new ones get their first
+    /// probe spread over their interval.
+    fn rebuild_runners(&mut self, old: Vec<Runner>, now: Time) {
+        let mut old: HashMap<RunnerKey, Runner> = old.into_iter().map(|r| (r.key.clone(), r)).collect();
+        let mut index: HashMap<RunnerKey, usize> = HashMap::new();
+        let mut runners: Vec<Runner> = Vec::new();
+        for (vi, vcfg) in self.config.virtuals.iter().enumerate() {
+            let service = vcfg.service.key;
+            for (rj, rcfg) in vcfg.reals.iter().enumerate() {
+                let real = rcfg.dest.key();
+                for (ci, check) in rcfg.checks.iter().enumerate() {
+                    let key = RunnerKey::new(service, real, check);
+                    let idx = match index.get(&key) {
+                        Some(&i) => i,
+                        None => {
+                            let runner = match old.remove(&key) {
+                                Some(mut r) => {
+                                    r.check = check.clone();
+                                    r.service = service;
+                                    r.real = real;
+                                    r.connect = service_transport(&service);
+                                    r.judges.clear();
+                                    r
+                                }
+                                None => {
+                                    let mut offset = self.rng.next_u64() % ms(check.interval).max(1);
+                                    if let Some(w) = check.warmup.map(ms).filter(|&w| w > 0) {
+                                        offset =
+                                            offset.saturating_add(self.rng.next_u64() % w.saturating_add(1));
+                                    }
+                                    Runner {
+                                        key: key.clone(),
+                                        check: check.clone(),
+                                        service,
+                                        real,
+                                        connect: service_transport(&service),
+                                        next_due: now.plus_millis(offset),
+                                        flight: None,
+                                        connects_done: 0,
+                                        paused: false,
+                                        judges: Vec::new(),
+                                    }
+                                }
+                            };
+                            runners.push(runner);
+                            index.insert(key, runners.len() - 1);
+                            runners.len() - 1
+                        }
+                    };
+                    runners[idx].judges.push((vi, rj, ci));
+                    if let Some(cs) = self
+                        .virtuals
+                        .get_mut(vi)
+                        .and_then(|v| v.reals.get_mut(rj))
+                        .and_then(|r| r.checks.get_mut(ci))
+                    {
+                        cs.runner = idx;
+                    }
+                }
+            }
+        }
+        self.runners = runners;
+        self.due.clear();
+        self.deadlines.clear();
+        self.flights.clear();
+        for (ri, r) in self.runners.iter().enumerate() {
+            match r.flight {
+                Some(f) => {
+                    self.deadlines.insert((f.deadline, f.id));
+                    self.flights.insert(f.id, ri);
+                }
+                None if !r.paused => {
+                    self.due.insert((r.next_due, ri));
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn in_maintenance(&self, key: DestinationKey) -> bool {
+        self.maintenance.iter().any(|&(a, p)| a == key.addr && p.is_none_or(|p| p == key.port))
+    }
+
+    /// Brings the maintenance flags of servers and runners in line with the directory: a
+    /// server that enters maintenance has its probes cancelled; one that leaves it starts
+    /// unknown, its probes due at once.
+    fn apply_maintenance(&mut self, now: Time) {
+        for vi in 0..self.virtuals.len() {
+            for rj in 0..self.virtuals[vi].reals.len() {
+                let m = self.in_maintenance(self.config.virtuals[vi].reals[rj].dest.key());
+                let rs = &mut self.virtuals[vi].reals[rj];
+                if rs.maintenance == m {
+                    continue;
+                }
+                rs.maintenance = m;
+                if !m {
+                    for cs in &mut rs.checks {
+                        cs.verdict = Verdict::Unknown;
+                        cs.failures = 0;
+                        cs.dynamic = None;
+                        cs.pending_table = false;
+                    }
+                }
+            }
+        }
+        for ri in 0..self.runners.len() {
+            let paused = self.in_maintenance(self.runners[ri].real);
+            let r = &mut self.runners[ri];
+            if r.paused == paused {
+                continue;
+            }
+            r.paused = paused;
+            if paused {
+                if let Some(f) = r.flight.take() {
+                    self.deadlines.remove(&(f.deadline, f.id));
+                    self.flights.remove(&f.id);
+                }
+                self.due.remove(&(r.next_due, ri));
+            } else {
+                r.next_due = now;
+                self.due.insert((now, ri));
+            }
+        }
+    }
+
+    /// Counts the probes whose deadline is before `now` (or at it, when `inclusive`) as failed.
+    fn expire(&mut self, now: Time, inclusive: bool) {
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now || (deadline == now && !inclusive) {
+                break;
+            }
+            self.deadlines.remove(&(deadline, id));
+            let Some(ri) = self.flights.remove(&id) else { continue };
+            let Some(flight) = self.runners.get_mut(ri).and_then(|r| r.flight.take()) else { continue };
+            let timeout = self.runners[ri].check.timeout;
+            self.complete(ri, flight, Outcome::Down(format!("no answer within {timeout:?}")), now);
+        }
+    }
+
+    /// A probe of runner `ri` finished with `outcome`: judge every check it feeds, report the
+    /// changes, schedule its next probe.
+    fn complete(&mut self, ri: usize, flight: Flight, outcome: Outcome, now: Time) {
+        let passed = !matches!(outcome, Outcome::Down(_));
+        let probe = self.runners[ri].turn_probe(flight.then);
+        self.runners[ri].count_turn(flight.then, passed);
+        let judges = self.runners[ri].judges.clone();
+        let what = format!("{} check of {}", probe_name(&probe), self.runners[ri].check.target);
+        for &(vi, rj, ci) in &judges {
+            let check = &self.config.virtuals[vi].reals[rj].checks[ci];
+            let cs = &mut self.virtuals[vi].reals[rj].checks[ci];
+            let judged = state::judge(check, cs, &outcome, now);
+            let origin = check.origin.clone();
+            let rkey = self.config.virtuals[vi].reals[rj].dest.key();
+            let message = match (judged, &outcome) {
+                (Judged::SoftFailure { n, of }, Outcome::Down(why)) => {
+                    format!("real server {rkey}: soft failure {n}/{of} of the {what}: {why}")
+                }
+                (Judged::Reset { after }, _) => {
+                    format!("real server {rkey}: {what} passed, soft failure count reset (was {after})")
+                }
+                _ => continue,
+            };
+            self.events.push_back(Event::Note { at: now, origin, message });
+        }
+        let mut touched: Vec<usize> = Vec::new();
+        for &(vi, rj, ci) in &judges {
+            let failures = self.virtuals[vi].reals[rj].checks[ci].failures;
+            let why = || match &outcome {
+                Outcome::Down(why) if failures <= 1 => format!("{what} failed: {why}"),
+                Outcome::Down(why) => format!("{what}: {failures} failures in a row: {why}"),
+                Outcome::Up => format!("{what} passed"),
+                Outcome::UpWithWeight(w) => format!("{what} passed with weight {w}"),
+            };
+            self.refresh_real(vi, rj, now, |_| why());
+            if !touched.contains(&vi) {
+                touched.push(vi);
+            }
+        }
+        for vi in touched {
+            self.update_virtual(vi, now);
+        }
+        // The next probe: after the interval, or the retry delay while a check soft-fails.
+        let runner = &self.runners[ri];
+        let mut delay = ms(runner.check.interval).max(1);
+        for &(vi, rj, ci) in &judges {
+            let check = &self.config.virtuals[vi].reals[rj].checks[ci];
+            if let Some(retry) = check.retry_delay {
+                if self.virtuals[vi].reals[rj].checks[ci].soft_failing() {
+                    delay = delay.min(ms(retry).max(1));
+                }
+            }
+        }
+        let r = &mut self.runners[ri];
+        r.next_due = now.plus_millis(delay);
+        if !r.paused {
+            self.due.insert((r.next_due, ri));
+        }
+    }
+
+    /// Recomputes the health and weight of real `rj` of `vi`; a change is a decision (`why`
+    /// says what caused it) and may run `notify_up`/`notify_down`.
+    fn refresh_real(&mut self, vi: usize, rj: usize, now: Time, why: impl FnOnce(&Self) -> String) {
+        let rcfg = &self.config.virtuals[vi].reals[rj];
+        let rs = &self.virtuals[vi].reals[rj];
+        let (health, weight) = (rs.compute_health(), rs.compute_weight(rcfg.dest.weight));
+        let (old_health, old_weight) = (rs.health, rs.weight);
+        if health == old_health && (weight == old_weight || health != Health::Up) {
+            self.virtuals[vi].reals[rj].weight = weight;
+            return;
+        }
+        let key = rcfg.dest.key();
+        let reason = why(self);
+        let message = if health != old_health {
+            let state = match health {
+                Health::Up if weight != rcfg.dest.weight => format!("up with weight {weight}"),
+                Health::Up => "up".to_string(),
+                Health::Down => "down".to_string(),
+                Health::Unknown => "down until checked".to_string(),
+                Health::Maintenance => "in maintenance".to_string(),
+            };
+            format!("real server {key} {state}: {reason}")
+        } else {
+            format!("real server {key} weight {old_weight} -> {weight}: {reason}")
+        };
+        let rs = &mut self.virtuals[vi].reals[rj];
+        rs.health = health;
+        rs.weight = weight;
+        if health != old_health {
+            rs.since = now;
+            if health == Health::Up || old_health == Health::Up {
+                rs.quiesce_seen = false;
+                rs.dropped = false;
+            }
+        }
+        self.decide(now, vi, Some(key), message);
+        if health != old_health {
+            let rcfg = &self.config.virtuals[vi].reals[rj];
+            let hook = match (old_health, health) {
+                (_, Health::Up) => rcfg.notify_up.clone(),
+                (Health::Up | Health::Unknown, Health::Down | Health::Maintenance) => {
+                    rcfg.notify_down.clone()
+                }
+                _ => None,
+            };
+            self.run(&hook, Vec::new());
+        }
+    }
+
+    /// Decides the starting quorum of the virtual services that have not yet, and runs their
+    /// start commands: those waiting for the kernel's table only when `force`.
+    fn settle(&mut self, now: Time, force: bool) {
+        for vi in 0..self.virtuals.len() {
+            let vs = &self.virtuals[vi];
+            if vs.settled || (!force && vs.waits_for_table()) {
+                continue;
+            }
+            let vcfg = &self.config.virtuals[vi];
+            let live = vs.live();
+            let quorum = initial_quorum(vcfg.quorum, live);
+            let vs = &mut self.virtuals[vi];
+            vs.settled = true;
+            vs.quorum = quorum;
+            vs.fallback_last = Some(!quorum);
+            let vcfg = &self.config.virtuals[vi];
+            let (hooks, key, sorry) = (vcfg.hooks.clone(), vcfg.service.key, vcfg.sorry.clone());
+            if !quorum {
+                let why = match vcfg.quorum {
+                    Quorum::AnyUp => "starting with no real server up".to_string(),
+                    Quorum::Weight { quorum, hysteresis } => format!(
+                        "starting with quorum down: live weight {} below {quorum}+{hysteresis}",
+                        live.1
+                    ),
+                };
+                let message = match &sorry {
+                    Some(s) => format!("{why}: sorry server {} in with weight {}", s.key(), s.weight),
+                    None => why,
+                };
+                self.decide(now, vi, sorry.as_ref().map(Destination::key), message);
+            }
+            self.run(&hooks.fallback_command, fallback_args(&key, !quorum));
+            if !quorum && sorry.is_some() {
+                self.run(&hooks.quorum_down, Vec::new());
+            }
+        }
+    }
+
+    /// Moves the quorum of a settled virtual service on after a change: decisions and commands.
+    fn update_virtual(&mut self, vi: usize, now: Time) {
+        let (Some(vcfg), Some(vs)) = (self.config.virtuals.get(vi), self.virtuals.get(vi)) else { return };
+        if !vs.settled {
+            return;
+        }
+        let live = vs.live();
+        let quorum = next_quorum(vcfg.quorum, vs.quorum, live);
+        if quorum == vs.quorum {
+            return;
+        }
+        let why = match (vcfg.quorum, quorum) {
+            (Quorum::AnyUp, false) => "all real servers down".to_string(),
+            (Quorum::AnyUp, true) => "a real server is up".to_string(),
+            (Quorum::Weight { quorum, hysteresis }, false) => {
+                format!("quorum lost: live weight {} below {quorum}-{hysteresis}", live.1)
+            }
+            (Quorum::Weight { quorum, hysteresis }, true) => {
+                format!("quorum gained: live weight {} reaches {quorum}+{hysteresis}", live.1)
+            }
+        };
+        let message = match (&vcfg.sorry, quorum) {
+            (Some(s), false) => format!("{why}: sorry server {} in with weight {}", s.key(), s.weight),
+            (Some(s), true) if vcfg.sorry_inhibit => format!("{why}: sorry server {} at weight 0", s.key()),
+            (Some(s), true) => format!("{why}: sorry server {} out", s.key()),
+            (None, _) => why,
+        };
+        let (hooks, key, sorry) =
+            (vcfg.hooks.clone(), vcfg.service.key, vcfg.sorry.as_ref().map(Destination::key));
+        let vs = &mut self.virtuals[vi];
+        vs.quorum = quorum;
+        let start = !quorum;
+        let run_fallback = vs.fallback_last != Some(start);
+        vs.fallback_last = Some(start);
+        self.decide(now, vi, sorry, message);
+        if run_fallback {
+            self.run(&hooks.fallback_command, fallback_args(&key, start));
+        }
+        self.run(if quorum { &hooks.quorum_up } else { &hooks.quorum_down }, Vec::new());
     }
 }
