@@ -7,12 +7,13 @@
 //! inside the machine. [`Dialect`] only records where a configuration came from (for messages
 //! and the status page).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::dest::Destination;
-use crate::service::Service;
+use crate::service::{AddressFamily, Protocol, Service};
+use crate::status::{SyncDaemon, Timeouts};
 
 /// Where a piece of configuration was written: for error messages, warnings and decisions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -104,6 +105,12 @@ pub struct GlobalOptions {
     pub autoreload: bool,
     /// ldirectord's `callback`: run when the file changed and was reloaded.
     pub callback: Option<Command>,
+    /// keepalived's `global_defs { lvs_sync_daemon ... }`: the kernel's connection
+    /// synchronisation daemon, whose role follows a VRRP instance. `None` when not configured.
+    pub sync_daemon: Option<SyncDaemonConfig>,
+    /// keepalived's `global_defs { lvs_timeouts ... }`: the kernel's connection timeouts to set
+    /// at start. A field left at 0 is not changed (as `ipvsadm --set` treats 0).
+    pub timeouts: Option<Timeouts>,
 }
 
 impl GlobalOptions {
@@ -117,6 +124,8 @@ impl GlobalOptions {
             supervised: false,
             autoreload: false,
             callback: None,
+            sync_daemon: None,
+            timeouts: None,
         }
     }
 }
@@ -201,6 +210,13 @@ pub struct VirtualService {
     pub hooks: VirtualHooks,
     /// Where the virtual service was written.
     pub origin: Origin,
+    /// Overrides [`GlobalOptions::on_stop`] for this virtual service (ldirectord's `cleanstop`
+    /// written in a virtual section).
+    pub on_stop: Option<OnStop>,
+    /// keepalived's `virtual_server group NAME`: the `virtual_server_group` this service was
+    /// expanded from. Every service of a group has the same real servers and checks, which
+    /// keepalived runs once for the whole group (so should the director: the checks are alike).
+    pub group: Option<String>,
 }
 
 impl VirtualService {
@@ -216,6 +232,8 @@ impl VirtualService {
             start: StartState::Up,
             hooks: VirtualHooks::default(),
             origin,
+            on_stop: None,
+            group: None,
         }
     }
 }
@@ -231,6 +249,9 @@ pub struct VirtualHooks {
     pub quorum_up: Option<Command>,
     /// keepalived's `quorum_down`: run when the quorum is lost.
     pub quorum_down: Option<Command>,
+    /// keepalived's `omega`: on stop, run `quorum_down` and the real servers' `notify_down`
+    /// as if everything went down (otherwise stopping runs no hook).
+    pub notify_on_stop: bool,
 }
 
 /// A real server and its checks.
@@ -251,12 +272,23 @@ pub struct RealServer {
     pub notify_down: Option<Command>,
     /// Where the real server was written.
     pub origin: Origin,
+    /// Overrides [`VirtualService::start`] for this real server (keepalived's `alpha` written
+    /// in a `real_server` block or its checkers: it starts down when one of its checks does).
+    pub start: Option<StartState>,
 }
 
 impl RealServer {
     /// A real server without checks (always up).
     pub fn new(dest: Destination, origin: Origin) -> Self {
-        RealServer { dest, checks: Vec::new(), on_failure: None, notify_up: None, notify_down: None, origin }
+        RealServer {
+            dest,
+            checks: Vec::new(),
+            on_failure: None,
+            notify_up: None,
+            notify_down: None,
+            origin,
+            start: None,
+        }
     }
 }
 
@@ -361,12 +393,25 @@ pub struct UrlCheck {
     pub regex: Option<String>,
     /// The MD5 of the body, lower-case hex (keepalived `digest`).
     pub digest: Option<String>,
+    /// The `Host` header for this URL only (keepalived's `virtualhost` in a `url` block),
+    /// overriding [`Probe::Http`]'s `host`; keepalived also sends it as the TLS server name
+    /// when the probe has one.
+    pub host: Option<String>,
+    /// keepalived's `regex_no_match`: the body must *not* match `regex`.
+    pub regex_no_match: bool,
 }
 
 impl UrlCheck {
     /// `path`, any 2xx status, no body checks.
     pub fn new(path: impl Into<String>) -> Self {
-        UrlCheck { path: path.into(), status: vec![StatusRange { low: 200, high: 299 }], regex: None, digest: None }
+        UrlCheck {
+            path: path.into(),
+            status: vec![StatusRange { low: 200, high: 299 }],
+            regex: None,
+            digest: None,
+            host: None,
+            regex_no_match: false,
+        }
     }
 }
 
@@ -485,4 +530,264 @@ pub trait Source {
     fn read(&self, path: &std::path::Path) -> std::io::Result<String>;
     /// The paths matching a shell glob (keepalived `include` takes one), sorted.
     fn glob(&self, pattern: &str) -> std::io::Result<Vec<PathBuf>>;
+}
+
+/// keepalived's `lvs_sync_daemon`: the kernel's connection synchronisation daemon, run as
+/// master while a VRRP instance is MASTER and as backup otherwise.
+///
+/// ```
+/// use ipvs_core::director::config::{MemorySource, NumericNames};
+/// use ipvs_core::director::keepalived;
+/// use ipvs_core::SyncRole;
+/// let conf = "global_defs {\n  lvs_sync_daemon eth1 VI_1 id 7 maxlen 1400\n}\n";
+/// let src = MemorySource::new().with("/etc/keepalived/keepalived.conf", conf);
+/// let cfg = keepalived::parse("/etc/keepalived/keepalived.conf".as_ref(), &src).unwrap();
+/// let sync = cfg.options.sync_daemon.unwrap();
+/// assert_eq!(sync.vrrp_instance.as_deref(), Some("VI_1"));
+/// assert_eq!((sync.daemon.role, sync.daemon.sync_id, sync.daemon.max_len), (SyncRole::Backup, 7, 1400));
+/// # let _ = NumericNames;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncDaemonConfig {
+    /// The daemon's settings: interface, sync id, and the optional `maxlen`, `port`, `ttl` and
+    /// `group`. Its `role` is the one it starts in (backup, until the VRRP instance is MASTER).
+    pub daemon: SyncDaemon,
+    /// The VRRP instance whose state chooses the role (`inst NAME`, or the second word).
+    pub vrrp_instance: Option<String>,
+    /// Whether the sync id was written (`id N`); otherwise it is the VRRP instance's
+    /// `virtual_router_id` when the file has that instance, else 0.
+    pub sync_id_written: bool,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
+/// A [`Source`] that holds its files in memory: for tests, examples and documentation.
+///
+/// [`Source::glob`] matches the stored paths against the pattern component by component,
+/// as the C library's `glob` does: `*` (not across `/`, nor over a leading `.`), `?`,
+/// `[abc]`, `[a-z]`, `[!a]` and `\` escapes; the result is sorted.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use ipvs_core::director::config::{MemorySource, Source};
+/// let src = MemorySource::new()
+///     .with("/etc/keepalived/conf.d/b.conf", "! b")
+///     .with("/etc/keepalived/conf.d/a.conf", "! a")
+///     .with("/etc/keepalived/conf.d/.hidden.conf", "! hidden");
+/// assert_eq!(src.read("/etc/keepalived/conf.d/a.conf".as_ref()).unwrap(), "! a");
+/// assert!(src.read("/nowhere".as_ref()).is_err());
+/// assert_eq!(
+///     src.glob("/etc/keepalived/conf.d/*.conf").unwrap(),
+///     [PathBuf::from("/etc/keepalived/conf.d/a.conf"), PathBuf::from("/etc/keepalived/conf.d/b.conf")]
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemorySource {
+    files: std::collections::BTreeMap<PathBuf, String>,
+}
+
+impl MemorySource {
+    /// An empty source (every read fails with `NotFound`).
+    pub fn new() -> Self {
+        MemorySource::default()
+    }
+
+    /// The same source with one more file.
+    pub fn with(mut self, path: impl Into<PathBuf>, contents: impl Into<String>) -> Self {
+        self.insert(path, contents);
+        self
+    }
+
+    /// Adds or replaces a file.
+    pub fn insert(&mut self, path: impl Into<PathBuf>, contents: impl Into<String>) {
+        self.files.insert(path.into(), contents.into());
+    }
+}
+
+impl Source for MemorySource {
+    fn read(&self, path: &std::path::Path) -> std::io::Result<String> {
+        self.files.get(path).cloned().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, format!("{}: no such file", path.display()))
+        })
+    }
+
+    fn glob(&self, pattern: &str) -> std::io::Result<Vec<PathBuf>> {
+        let want: Vec<&str> = pattern.split('/').collect();
+        // The map is sorted, so the matches are too.
+        Ok(self
+            .files
+            .keys()
+            .filter(|p| {
+                let Some(s) = p.to_str() else { return false };
+                let have: Vec<&str> = s.split('/').collect();
+                have.len() == want.len() && want.iter().zip(&have).all(|(w, h)| glob_component(w, h))
+            })
+            .cloned()
+            .collect())
+    }
+}
+
+/// Whether one path component matches one glob component (`*`, `?`, `[...]`, `\`).
+fn glob_component(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // A leading dot is matched only by a literal dot, as glob() does without GLOB_PERIOD.
+    if n.first() == Some(&'.') && !matches!(p.first(), Some('.')) && !pattern.starts_with("\\.") {
+        return false;
+    }
+    glob_match(&p, &n)
+}
+
+fn glob_match(p: &[char], n: &[char]) -> bool {
+    match p.split_first() {
+        None => n.is_empty(),
+        Some(('*', rest)) => (0..=n.len()).any(|i| glob_match(rest, &n[i..])),
+        Some(('?', rest)) => !n.is_empty() && glob_match(rest, &n[1..]),
+        Some(('[', rest)) => {
+            let Some((&c, n_rest)) = n.split_first() else { return false };
+            match bracket(rest, c) {
+                Some((true, after)) => glob_match(after, n_rest),
+                Some((false, _)) => false,
+                // An unclosed `[` is an ordinary character.
+                None => c == '[' && glob_match(rest, n_rest),
+            }
+        }
+        Some(('\\', rest)) if !rest.is_empty() => {
+            n.first() == Some(&rest[0]) && glob_match(&rest[1..], &n[1..])
+        }
+        Some((&c, rest)) => n.first() == Some(&c) && glob_match(rest, &n[1..]),
+    }
+}
+
+/// Matches `c` against a bracket expression whose `[` is already consumed: whether it
+/// matched, and the pattern after the `]`; `None` when there is no closing `]`.
+fn bracket(p: &[char], c: char) -> Option<(bool, &[char])> {
+    let (negate, mut i) = match p.first() {
+        Some('!') | Some('^') => (true, 1),
+        _ => (false, 0),
+    };
+    let mut matched = false;
+    let mut first = true;
+    while i < p.len() {
+        if p[i] == ']' && !first {
+            return Some((matched != negate, &p[i + 1..]));
+        }
+        first = false;
+        if i + 2 < p.len() && p[i + 1] == '-' && p[i + 2] != ']' {
+            if p[i] <= c && c <= p[i + 2] {
+                matched = true;
+            }
+            i += 3;
+        } else {
+            if p[i] == c {
+                matched = true;
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Host and service names in a configuration (ldirectord's `host:service` forms), looked up
+/// by the caller so the parsers stay free of I/O. The daemon passes the system's resolver
+/// (`getaddrinfo`, `getservbyname`); [`NumericNames`] knows no names.
+///
+/// ```
+/// use std::net::IpAddr;
+/// use ipvs_core::{AddressFamily, Protocol};
+/// use ipvs_core::director::config::NameResolver;
+/// struct Hosts;
+/// impl NameResolver for Hosts {
+///     fn host(&self, name: &str, family: AddressFamily) -> Option<IpAddr> {
+///         (name == "www" && family == AddressFamily::Inet).then(|| "192.168.1.10".parse().unwrap())
+///     }
+///     fn service(&self, name: &str, _protocol: Option<Protocol>) -> Option<u16> {
+///         (name == "http").then_some(80)
+///     }
+/// }
+/// assert_eq!(Hosts.host("www", AddressFamily::Inet), Some("192.168.1.10".parse().unwrap()));
+/// assert_eq!(Hosts.service("http", None), Some(80));
+/// ```
+pub trait NameResolver {
+    /// The address of host `name` in `family` (the first that `getaddrinfo` gives), if any.
+    fn host(&self, name: &str, family: AddressFamily) -> Option<IpAddr>;
+    /// The port of service `name` for `protocol`, or for any protocol when `None`
+    /// (`getservbyname(name, "")`), if any.
+    fn service(&self, name: &str, protocol: Option<Protocol>) -> Option<u16>;
+}
+
+/// The [`NameResolver`] that knows no names: only numeric addresses and ports parse.
+///
+/// ```
+/// use ipvs_core::AddressFamily;
+/// use ipvs_core::director::config::{NameResolver, NumericNames};
+/// assert_eq!(NumericNames.host("localhost", AddressFamily::Inet), None);
+/// assert_eq!(NumericNames.service("http", None), None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NumericNames;
+
+impl NameResolver for NumericNames {
+    fn host(&self, _name: &str, _family: AddressFamily) -> Option<IpAddr> {
+        None
+    }
+    fn service(&self, _name: &str, _protocol: Option<Protocol>) -> Option<u16> {
+        None
+    }
+}
+
+/// A [`NameResolver`] over an [`ipvsadm::Resolver`](crate::ipvsadm::Resolver) (the one
+/// `ipvsadm` command lines use): IPv4 host names and service names; an IPv6 host name is not
+/// found. A service name looked up for any protocol is tried for TCP, then UDP.
+///
+/// ```
+/// use ipvs_core::AddressFamily;
+/// use ipvs_core::director::config::{Ipv4Names, NameResolver};
+/// use ipvs_core::ipvsadm::NumericResolver;
+/// let names = Ipv4Names(&NumericResolver);
+/// assert_eq!(names.host("www", AddressFamily::Inet), None);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Ipv4Names<'a>(pub &'a dyn crate::ipvsadm::Resolver);
+
+impl std::fmt::Debug for Ipv4Names<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ipv4Names(..)")
+    }
+}
+
+impl NameResolver for Ipv4Names<'_> {
+    fn host(&self, name: &str, family: AddressFamily) -> Option<IpAddr> {
+        match family {
+            AddressFamily::Inet => self.0.host_addr(name).map(IpAddr::V4),
+            AddressFamily::Inet6 => None,
+        }
+    }
+    fn service(&self, name: &str, protocol: Option<Protocol>) -> Option<u16> {
+        match protocol {
+            Some(p) => self.0.service_port(name, p),
+            None => {
+                self.0.service_port(name, Protocol::Tcp).or_else(|| self.0.service_port(name, Protocol::Udp))
+            }
+        }
+    }
+}
+
+/// `word` as one word of a `/bin/sh` command line: as it is when it holds only characters
+/// the shell leaves alone, otherwise in single quotes. The parsers use it where the
+/// reference tool runs a program with an argument vector rather than through a shell.
+pub(super) fn shell_word(word: &str) -> String {
+    let plain =
+        !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The origin `file:line` of line `line` of `file`.
+pub(super) fn origin(file: &std::path::Path, line: u32) -> Origin {
+    Origin { file: file.to_path_buf(), line }
 }
