@@ -13,9 +13,9 @@
 //!                                                    as handle_outcome(p.id, outcome, now) }
 //!     while let Some(e) = director.poll_event() { log it / run its command }
 //!     if director.table_changed() {
-//!         (owned, desired) = (director.owned(), director.desired())
-//!         plan(kernel table of the owned keys, desired) and apply it
-//!         if every step succeeded { director.handle_applied(&owned, &desired) }
+//!         owned = director.owned()
+//!         plan(kernel table of the owned keys, director.desired()) and apply it
+//!         director.handle_applied(the owned keys whose operations all succeeded)
 //!     }
 //!     sleep until director.poll_timeout(), an outcome, a signal or a reload;
 //!     then handle_timeout(now) / handle_outcome / handle_reload + handle_table /
@@ -575,11 +575,11 @@ impl Director {
     /// let mut d = Director::new(cfg(&[80, 443]), Time::ZERO, 0);
     /// d.handle_reload(cfg(&[80]), Time::from_secs(1));
     /// assert_eq!(d.desired().len(), 1);
-    /// let (owned, desired) = (d.owned(), d.desired());
+    /// let owned = d.owned();
     /// assert_eq!(owned, [key(80), key(443)]); // 443 must still be deleted
-    /// // ... the daemon plans from the kernel's entries for `owned` to `desired` and applies
-    /// // the plan without errors:
-    /// d.handle_applied(&owned, &desired);
+    /// // ... the daemon plans from the kernel's entries for `owned` to `d.desired()` and
+    /// // applies the plan without errors:
+    /// d.handle_applied(&owned);
     /// assert_eq!(d.owned(), [key(80)]);
     /// ```
     pub fn handle_reload(&mut self, config: DirectorConfig, now: Time) {
@@ -963,26 +963,26 @@ impl Director {
         out
     }
 
-    /// A plan from the kernel's entries for `owned` to `desired` (values [`Director::owned`]
-    /// and [`Director::desired`] returned, taken together) was applied without errors: the
-    /// services it was to remove (in `owned`, not in `desired`) are gone, and the director
-    /// forgets them. Services removed by a reload after the two were taken stay owned. Without
-    /// this call they stay owned, which is harmless: the next plans find nothing to delete.
+    /// The services in `applied` were planned against the current [`Director::desired`] (no
+    /// reload since) and their operations all succeeded: those among them that a reload
+    /// removed are gone from the kernel, and the director forgets them. Call it after each
+    /// apply, before the next reload; a service whose deletion failed stays owned (leave it
+    /// out of `applied`), and so does one never passed here, which is harmless: the next plans
+    /// find nothing to delete.
     ///
     /// ```
     /// use ipvs_core::director::config::{DirectorConfig, Dialect};
     /// use ipvs_core::director::machine::Director;
     /// use ipvs_core::sched::Time;
     /// let mut d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 0);
-    /// let (owned, desired) = (d.owned(), d.desired());
-    /// // ... plan(kernel entries of `owned`, &desired) applied without errors ...
-    /// d.handle_applied(&owned, &desired);
+    /// let owned = d.owned();
+    /// // ... plan(kernel entries of `owned`, &d.desired()) applied without errors ...
+    /// d.handle_applied(&owned);
     /// assert!(d.owned().is_empty());
     /// ```
-    pub fn handle_applied(&mut self, owned: &[ServiceKey], desired: &[(Service, Vec<Destination>)]) {
-        let kept: HashSet<&ServiceKey> = desired.iter().map(|(s, _)| &s.key).collect();
-        let deleted: HashSet<&ServiceKey> = owned.iter().filter(|k| !kept.contains(k)).collect();
-        self.removed.retain(|k| !deleted.contains(k));
+    pub fn handle_applied(&mut self, applied: &[ServiceKey]) {
+        let applied: HashSet<&ServiceKey> = applied.iter().collect();
+        self.removed.retain(|k| !applied.contains(k));
     }
 
     /// The table to leave behind on stop ([`OnStop`]): empty for `Remove`, the current desired
