@@ -165,7 +165,8 @@ impl Sim {
     fn run(&mut self, end: Time, mut reply: impl FnMut(&ProbeRequest, Time) -> Reply) {
         loop {
             self.tick(&mut reply);
-            let next = [self.d.poll_timeout(), self.pending.keys().next().map(|k| k.0)].into_iter().flatten().min();
+            let next =
+                [self.d.poll_timeout(), self.pending.keys().next().map(|k| k.0)].into_iter().flatten().min();
             match next {
                 Some(n) if n <= end => self.now = n.max(self.now),
                 _ => break,
@@ -220,9 +221,12 @@ impl Sim {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::Run { command, args } => {
-                    Some(std::iter::once(command.line.clone()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" "))
-                }
+                Event::Run { command, args } => Some(
+                    std::iter::once(command.line.clone())
+                        .chain(args.iter().cloned())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
                 _ => None,
             })
             .collect()
@@ -334,7 +338,8 @@ fn a_late_outcome_is_ignored_and_one_at_the_deadline_counts() {
     let last = s.d.status()[0].reals[0].last.clone().unwrap().1;
     assert!(matches!(last, Outcome::Down(ref m) if m.contains("no answer")), "{last:?}");
     // Late, with the daemon never calling handle_timeout: the outcome counts as the failure.
-    let mut d = Director::new(config(vec![virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1)])]), Time::ZERO, 1);
+    let mut d =
+        Director::new(config(vec![virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1)])]), Time::ZERO, 1);
     let p = d.poll_probe(d.poll_timeout().unwrap()).unwrap();
     d.handle_outcome(p.id, Outcome::Up, p.deadline.plus_millis(1));
     assert_eq!(d.status()[0].reals[0].health, Health::Down);
@@ -360,7 +365,10 @@ fn identical_checks_of_a_real_server_in_several_services_run_once() {
     assert_eq!((s.health(0, 0), s.health(1, 0)), (Health::Down, Health::Down), "the outcome feeds both");
     // Another interval: another check.
     b.checks[0].interval = secs(5);
-    let mut s = Sim::new(config(vec![virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1)]), virt("10.0.0.2:80", vec![b])]));
+    let mut s = Sim::new(config(vec![
+        virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1)]),
+        virt("10.0.0.2:80", vec![b]),
+    ]));
     s.run(t(60), |_, _| up());
     assert!(s.probes.len() >= 16, "{}", s.probes.len());
 }
@@ -387,7 +395,13 @@ fn external_checks_with_ldirectord_arguments_are_shared_only_within_a_service() 
 
 #[test]
 fn alternate_runs_connects_then_the_other_probe() {
-    let http = Probe::Http { tls: false, sni: None, method: HttpMethod::Get, host: None, urls: vec![UrlCheck::new("/")] };
+    let http = Probe::Http {
+        tls: false,
+        sni: None,
+        method: HttpMethod::Get,
+        host: None,
+        urls: vec![UrlCheck::new("/")],
+    };
     let mk = |key: ServiceKey| {
         let mut r = real("192.168.1.2:80", 1);
         r.checks[0].probe = Probe::Alternate { connects: 2, then: Box::new(http.clone()) };
@@ -470,7 +484,13 @@ fn a_check_fails_after_failures_to_down_in_a_row_and_passes_after_one_success() 
 fn a_real_server_is_up_iff_all_its_checks_pass() {
     let mut r = real("192.168.1.2:80", 1);
     let mut http = Check::new(
-        Probe::Http { tls: false, sni: None, method: HttpMethod::Get, host: None, urls: vec![UrlCheck::new("/")] },
+        Probe::Http {
+            tls: false,
+            sni: None,
+            method: HttpMethod::Get,
+            host: None,
+            urls: vec![UrlCheck::new("/")],
+        },
         sa("192.168.1.2:8080"),
     );
     http.interval = secs(7);
@@ -499,7 +519,8 @@ fn a_real_server_without_checks_is_always_up() {
 #[test]
 fn dynamic_weights_set_the_weight_until_the_check_fails() {
     let mut r = real("192.168.1.2:80", 2);
-    r.checks[0].probe = Probe::Command { command: cmd("/bin/w"), ldirectord_args: false, dynamic_weight: true };
+    r.checks[0].probe =
+        Probe::Command { command: cmd("/bin/w"), ldirectord_args: false, dynamic_weight: true };
     let mut s = Sim::new(config(vec![virt("10.0.0.1:80", vec![r.clone()])]));
     let mut n = 0;
     let mut tables = Vec::new();
@@ -567,7 +588,10 @@ fn start_states() {
     )];
     s.d.handle_table(&kernel, Time::ZERO);
     s.drain();
-    assert_eq!((s.health(0, 0), s.health(0, 1), s.health(0, 2)), (Health::Up, Health::Unknown, Health::Unknown));
+    assert_eq!(
+        (s.health(0, 0), s.health(0, 1), s.health(0, 2)),
+        (Health::Up, Health::Unknown, Health::Unknown)
+    );
     assert_eq!(s.table(), [["192.168.1.2:80=3", "192.168.1.3:80=0", "192.168.1.4:80=0"]]);
     assert_eq!(s.decisions(), ["real server 192.168.1.2:80 up: in the kernel's table with weight 9"]);
 }
@@ -580,7 +604,10 @@ fn from_table_waits_for_the_table_before_its_start_commands() {
     let svc = v.service.clone();
     let mut s = Sim::new(config(vec![v.clone()]));
     assert!(s.runs().is_empty(), "waits for handle_table");
-    s.d.handle_table(&[(ServiceStatus::new(svc), vec![DestinationStatus::new(sorry("192.168.1.2:80", 1))])], Time::ZERO);
+    s.d.handle_table(
+        &[(ServiceStatus::new(svc), vec![DestinationStatus::new(sorry("192.168.1.2:80", 1))])],
+        Time::ZERO,
+    );
     s.drain();
     assert_eq!(s.runs(), ["/fb stop 10.0.0.1:80 tcp"]);
     // Without a table: the first probe settles it (all down until checked).
@@ -593,7 +620,8 @@ fn from_table_waits_for_the_table_before_its_start_commands() {
 fn maintenance_forces_down_and_stops_probing() {
     let mut r = real("192.168.1.2:80", 1);
     r.checks[0].interval = secs(1);
-    let cfg = config(vec![virt("10.0.0.1:80", vec![r, real("192.168.1.2:81", 1), real("192.168.1.3:80", 1)])]);
+    let cfg =
+        config(vec![virt("10.0.0.1:80", vec![r, real("192.168.1.2:81", 1), real("192.168.1.3:80", 1)])]);
     let mut s = Sim::new(cfg);
     s.run(t(10), |_, _| Reply::After(500, Outcome::Up));
     // Until a probe of .2:80 is in flight; then maintenance for .2:80 only.
@@ -618,7 +646,10 @@ fn maintenance_forces_down_and_stops_probing() {
     assert_eq!(s.d.status()[0].reals[0].checks[0].next_probe, Some(t(30)));
     s.run(Time::from_millis(30_600), |_, _| Reply::After(500, Outcome::Up));
     assert_eq!(s.health(0, 0), Health::Up);
-    assert!(s.decisions().iter().any(|m| m == "real server 192.168.1.2:80 in maintenance: maintenance directory"));
+    assert!(s
+        .decisions()
+        .iter()
+        .any(|m| m == "real server 192.168.1.2:80 in maintenance: maintenance directory"));
 }
 
 // ---- the table ----
@@ -657,8 +688,13 @@ fn fallback_goes_in_when_all_are_down_and_out_at_the_first_recovery() {
     assert_eq!(s.table(), [["127.0.0.1:80=1"]]);
     s.run_with(t(30), &[("192.168.1.2:80", down("refused"))]);
     assert_eq!(s.table(), [["192.168.1.3:80=1"]]);
-    assert_eq!(s.runs(), ["/fb stop 10.0.0.1:80 tcp", "/fb start 10.0.0.1:80 tcp", "/fb stop 10.0.0.1:80 tcp"]);
-    assert!(s.decisions().contains(&"all real servers down: sorry server 127.0.0.1:80 in with weight 1".to_string()));
+    assert_eq!(
+        s.runs(),
+        ["/fb stop 10.0.0.1:80 tcp", "/fb start 10.0.0.1:80 tcp", "/fb stop 10.0.0.1:80 tcp"]
+    );
+    assert!(s
+        .decisions()
+        .contains(&"all real servers down: sorry server 127.0.0.1:80 in with weight 1".to_string()));
     assert!(s.decisions().contains(&"a real server is up: sorry server 127.0.0.1:80 out".to_string()));
     // Quiescent: the down servers stay at weight 0 beside the fallback.
     v.on_failure = OnFailure::Quiesce;
@@ -686,7 +722,7 @@ fn weighted_quorum_with_hysteresis() {
     let mut s = Sim::new(config(vec![v.clone()]));
     assert!(s.runs().is_empty(), "keepalived runs nothing when it starts with its quorum");
     let all = vec!["192.168.1.1:80=1", "192.168.1.2:80=2", "192.168.1.3:80=3"];
-    assert_eq!(s.table(), [all.clone()]);
+    assert_eq!(s.table(), std::slice::from_ref(&all));
     // .3 down: live weight 3, not below 4-1: kept.
     s.run_with(t(10), &[("192.168.1.3:80", down("x"))]);
     assert_eq!(s.table(), [["192.168.1.1:80=1", "192.168.1.2:80=2"]]);
@@ -702,7 +738,7 @@ fn weighted_quorum_with_hysteresis() {
     assert_eq!(s.table(), [["127.0.0.1:80=5"]]);
     // .3 back: 6 >= 5: gained; everything live back in.
     s.run(t(40), |_, _| up());
-    assert_eq!(s.table(), [all.clone()]);
+    assert_eq!(s.table(), std::slice::from_ref(&all));
     assert_eq!(s.runs(), ["/down", "/up"]);
     // With inhibit_on_failure the live servers are at weight 0 while the sorry server is in.
     v.on_failure = OnFailure::Quiesce;
@@ -716,7 +752,7 @@ fn weighted_quorum_with_hysteresis() {
     s.run_with(t(10), &[("192.168.1.3:80", down("x")), ("192.168.1.1:80", down("x"))]);
     assert_eq!(s.table(), [["192.168.1.2:80=2"]]);
     assert_eq!(s.runs(), ["/down"]);
-    assert_eq!(s.d.status()[0].quorum, false);
+    assert!(!s.d.status()[0].quorum);
 }
 
 #[test]
@@ -803,7 +839,10 @@ fn table_changed_after_any_change_to_desired() {
 #[test]
 fn duplicates_never_reach_the_table() {
     // A service listed twice, a real server listed twice, a sorry server that is a real server.
-    let mut v = virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1), real("192.168.1.2:80", 7), real("192.168.1.3:80", 1)]);
+    let mut v = virt(
+        "10.0.0.1:80",
+        vec![real("192.168.1.2:80", 1), real("192.168.1.2:80", 7), real("192.168.1.3:80", 1)],
+    );
     v.sorry = Some(sorry("192.168.1.3:80", 9));
     v.sorry_inhibit = true;
     let mut s = Sim::new(config(vec![v.clone(), v]));
@@ -834,9 +873,12 @@ fn readdquiescent_no_leaves_out_a_quiesced_server_deleted_by_hand() {
         s.run_with(t(10), &[("192.168.1.2:80", down("x"))]);
         sync(&mut s, &mut kernel);
         sync(&mut s, &mut kernel); // seen at weight 0
-        kernel.delete_destination(&tcp("10.0.0.1:80"), &"192.168.1.2:80".parse::<SocketAddr>().unwrap().into()).unwrap();
+        kernel
+            .delete_destination(&tcp("10.0.0.1:80"), &"192.168.1.2:80".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
         sync(&mut s, &mut kernel);
-        let want: &[&str] = if readd { &["192.168.1.2:80=0", "192.168.1.3:80=1"] } else { &["192.168.1.3:80=1"] };
+        let want: &[&str] =
+            if readd { &["192.168.1.2:80=0", "192.168.1.3:80=1"] } else { &["192.168.1.3:80=1"] };
         assert_eq!(s.table(), [want], "readdquiescent = {readd}");
         // It recovers: back in.
         s.run(t(20), |_, _| up());
@@ -853,7 +895,13 @@ fn reload_of_an_unchanged_configuration_changes_nothing() {
     r.checks[0].failures_to_down = 3;
     let cfg = config(vec![virt("10.0.0.1:80", vec![r, real("192.168.1.3:80", 1)])]);
     let mut s = Sim::new(cfg.clone());
-    s.run(Time::from_millis(25_000), |p, _| if p.real.port == 80 && p.real.addr.to_string() == "192.168.1.2" { down("x") } else { up() });
+    s.run(Time::from_millis(25_000), |p, _| {
+        if p.real.port == 80 && p.real.addr.to_string() == "192.168.1.2" {
+            down("x")
+        } else {
+            up()
+        }
+    });
     let before = s.d.status();
     let table = s.d.desired();
     let n = s.events.len();
@@ -875,9 +923,15 @@ fn reload_of_an_unchanged_configuration_changes_nothing() {
     let after = s.d.status();
     for (a, b) in before.iter().zip(&after) {
         for (ra, rb) in a.reals.iter().zip(&b.reals) {
-            assert_eq!((ra.health, ra.failures, &ra.last, ra.since), (rb.health, rb.failures, &rb.last, rb.since));
+            assert_eq!(
+                (ra.health, ra.failures, &ra.last, ra.since),
+                (rb.health, rb.failures, &rb.last, rb.since)
+            );
             for (ca, cb) in ra.checks.iter().zip(&rb.checks) {
-                assert_eq!((ca.next_probe, ca.in_flight, ca.failures), (cb.next_probe, cb.in_flight, cb.failures));
+                assert_eq!(
+                    (ca.next_probe, ca.in_flight, ca.failures),
+                    (cb.next_probe, cb.in_flight, cb.failures)
+                );
             }
         }
     }
@@ -888,7 +942,13 @@ fn reload_restarts_changed_checks_and_forgets_removed_servers() {
     let cfg = config(vec![virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1), real("192.168.1.3:80", 1)])]);
     let mut s = Sim::new(cfg.clone());
     // .2 down; a probe of .3 in flight at the reload.
-    s.run(t(10), |p, _| if p.real.addr.to_string() == "192.168.1.2" { down("x") } else { Reply::After(20_000, Outcome::Down("late".into())) });
+    s.run(t(10), |p, _| {
+        if p.real.addr.to_string() == "192.168.1.2" {
+            down("x")
+        } else {
+            Reply::After(20_000, Outcome::Down("late".into()))
+        }
+    });
     assert_eq!(s.health(0, 0), Health::Down);
     let mut new = cfg.clone();
     new.virtuals[0].reals.remove(1); // .3 removed
@@ -964,10 +1024,7 @@ fn on_stop_removes_or_keeps() {
 #[test]
 fn the_same_inputs_give_the_same_outputs() {
     let mk = || {
-        let mut v = virt(
-            "10.0.0.1:80",
-            (1..=6).map(|i| real(&format!("192.168.1.{i}:80"), i)).collect(),
-        );
+        let mut v = virt("10.0.0.1:80", (1..=6).map(|i| real(&format!("192.168.1.{i}:80"), i)).collect());
         v.sorry = Some(sorry("127.0.0.1:80", 1));
         v.quorum = Quorum::Weight { quorum: 10, hysteresis: 2 };
         let mut s = Sim::seeded(config(vec![v]), 99);
@@ -999,7 +1056,13 @@ fn desired_tables_applied_through_the_planner_converge() {
     let mut kernel = MemoryBackend::new();
     let mut flips = 0u32;
     for step in 1..=40u64 {
-        s.run(t(step * 5), |p, _| if (u64::from(p.real.addr.to_string().ends_with('3')) + step) % 3 == 0 { down("x") } else { up() });
+        s.run(t(step * 5), |p, _| {
+            if (u64::from(p.real.addr.to_string().ends_with('3')) + step) % 3 == 0 {
+                down("x")
+            } else {
+                up()
+            }
+        });
         if s.d.table_changed() {
             flips += 1;
             let current = kernel.services_with_destinations().unwrap();
@@ -1021,10 +1084,55 @@ fn status_shows_each_check() {
     s.run(t(10), |_, _| down("refused"));
     let st = s.d.status();
     let rs = &st[0].reals[0];
-    assert_eq!((rs.health, rs.configured_weight, rs.weight, rs.desired_weight, rs.failures), (Health::Up, 2, 2, Some(2), 1));
+    assert_eq!(
+        (rs.health, rs.configured_weight, rs.weight, rs.desired_weight, rs.failures),
+        (Health::Up, 2, 2, Some(2), 1)
+    );
     let c = &rs.checks[0];
-    assert_eq!((c.origin.line, c.verdict, c.failures, c.failures_to_down, c.in_flight), (12, Verdict::Pass, 1, 3, false));
+    assert_eq!(
+        (c.origin.line, c.verdict, c.failures, c.failures_to_down, c.in_flight),
+        (12, Verdict::Pass, 1, 3, false)
+    );
     assert!(c.next_probe.unwrap() > s.probes[0].0);
     assert_eq!(rs.last.as_ref().unwrap().1, Outcome::Down("refused".into()));
     assert_eq!((st[0].live, st[0].live_weight, st[0].quorum, st[0].sorry_in), (1, 2, true, false));
+}
+
+#[test]
+fn a_real_server_may_override_the_start_state() {
+    let mut alpha = real("192.168.1.3:80", 1);
+    alpha.start = Some(StartState::Down); // keepalived's alpha in one real_server block
+    let s = Sim::new(config(vec![virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1), alpha])]));
+    assert_eq!((s.health(0, 0), s.health(0, 1)), (Health::Up, Health::Unknown));
+    assert_eq!(s.table(), [["192.168.1.2:80=1"]]);
+}
+
+#[test]
+fn stop_keeps_or_removes_per_virtual_and_runs_omega_hooks() {
+    let mut r = real("192.168.1.2:80", 1);
+    r.notify_down = Some(cmd("/rs-down-2"));
+    let mut r3 = real("192.168.1.3:80", 1);
+    r3.notify_down = Some(cmd("/rs-down-3"));
+    let mut a = virt("10.0.0.1:80", vec![r, r3]);
+    a.hooks.notify_on_stop = true;
+    a.hooks.quorum_down = Some(cmd("/q-down"));
+    let mut b = virt("10.0.0.2:80", vec![real("192.168.1.2:80", 1)]);
+    b.on_stop = Some(OnStop::Keep); // cleanstop = no in this virtual
+    b.hooks.quorum_down = Some(cmd("/q-down-b"));
+    let mut s = Sim::new(config(vec![a, b]));
+    s.run_with(t(10), &[("192.168.1.3:80", down("x"))]);
+    let n = s.events.len();
+    let table = s.d.desired();
+    s.d.handle_stop(s.now);
+    s.drain();
+    let runs: Vec<String> = s.events[n..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Run { command, .. } => Some(command.line.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs, ["/rs-down-2", "/q-down"], "only the servers that were up; b has no omega");
+    assert_eq!(s.d.on_stop(), table[1..]);
+    assert_eq!(s.d.desired(), table, "stopping changes no state");
 }

@@ -639,11 +639,13 @@ impl Director {
                             .position(|(ok, o)| old_checks[ok].is_some() && same_check(o, c))
                             .and_then(|ok| old_checks[ok].take());
                         kept.unwrap_or_else(|| {
-                            CheckState::with(if vcfg.start == StartState::Up || was_up {
-                                Verdict::Pass
-                            } else {
-                                Verdict::Unknown
-                            })
+                            CheckState::with(
+                                if rcfg.start.unwrap_or(vcfg.start) == StartState::Up || was_up {
+                                    Verdict::Pass
+                                } else {
+                                    Verdict::Unknown
+                                },
+                            )
                         })
                     })
                     .collect();
@@ -985,23 +987,92 @@ impl Director {
         self.removed.retain(|k| !applied.contains(k));
     }
 
-    /// The table to leave behind on stop ([`OnStop`]): empty for `Remove`, the current desired
-    /// table for `Keep`. The daemon plans it against the kernel's entries for
-    /// [`Director::owned`].
+    /// The table to leave behind on stop: the desired entries of the services that stay
+    /// ([`OnStop::Keep`], [`VirtualService::on_stop`] overriding
+    /// [`GlobalOptions::on_stop`](super::config::GlobalOptions)); the others are left out, so
+    /// that the plan against the kernel's entries for [`Director::owned`] deletes them. Call
+    /// [`Director::handle_stop`] first for the commands to run.
     ///
     /// ```
-    /// use ipvs_core::director::config::{DirectorConfig, Dialect, OnStop};
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect, OnStop, Origin, VirtualService};
     /// use ipvs_core::director::machine::Director;
     /// use ipvs_core::sched::Time;
+    /// use ipvs_core::{Service, ServiceKey};
     /// let mut cfg = DirectorConfig::new(Dialect::Ldirectord);
     /// cfg.options.on_stop = OnStop::Keep;
+    /// for port in [80, 443] {
+    ///     cfg.virtuals.push(VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), port)), Origin::default()));
+    /// }
+    /// cfg.virtuals[1].on_stop = Some(OnStop::Remove); // cleanstop = yes in that virtual
     /// let d = Director::new(cfg, Time::ZERO, 0);
-    /// assert_eq!(d.on_stop(), d.desired());
+    /// assert_eq!(d.on_stop(), d.desired()[..1]);
     /// ```
     pub fn on_stop(&self) -> Vec<(Service, Vec<Destination>)> {
-        match self.config.options.on_stop {
-            OnStop::Remove => Vec::new(),
-            OnStop::Keep => self.desired(),
+        let global = self.config.options.on_stop;
+        let keep: HashSet<ServiceKey> = self
+            .config
+            .virtuals
+            .iter()
+            .filter(|v| v.on_stop.unwrap_or(global) == OnStop::Keep)
+            .map(|v| v.service.key)
+            .collect();
+        self.desired().into_iter().filter(|(s, _)| keep.contains(&s.key)).collect()
+    }
+
+    /// The director stops: queues what stopping runs. For a virtual service with
+    /// [`VirtualHooks::notify_on_stop`](super::config::VirtualHooks) (keepalived's `omega`),
+    /// `notify_down` of each real server that is up, then `quorum_down`, as if everything went
+    /// down (keepalived runs them only with `omega`); nothing for the others (ldirectord runs
+    /// no `fallbackcommand` on stop). Then drain [`Director::poll_event`] and apply
+    /// [`Director::on_stop`]. The machine's state does not change.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{Command, DirectorConfig, Dialect, Origin, RealServer, VirtualService};
+    /// use ipvs_core::director::machine::{Director, Event};
+    /// use ipvs_core::sched::Time;
+    /// use ipvs_core::{Destination, Service, ServiceKey};
+    /// let cmd = |l: &str| Some(Command { line: l.into(), origin: Origin::default() });
+    /// let mut vs = VirtualService::new(Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80)), Origin::default());
+    /// vs.hooks.notify_on_stop = true;
+    /// vs.hooks.quorum_down = cmd("/quorum-down");
+    /// let mut rs = RealServer::new(Destination::new("192.168.1.2:80".parse().unwrap()), Origin::default());
+    /// rs.notify_down = cmd("/rs-down");
+    /// vs.reals.push(rs);
+    /// let mut cfg = DirectorConfig::new(Dialect::Keepalived);
+    /// cfg.virtuals.push(vs);
+    /// let mut d = Director::new(cfg, Time::ZERO, 0);
+    /// while d.poll_event().is_some() {}
+    /// d.handle_stop(Time::from_secs(5));
+    /// let runs: Vec<String> = std::iter::from_fn(|| d.poll_event())
+    ///     .filter_map(|e| match e { Event::Run { command, .. } => Some(command.line), _ => None })
+    ///     .collect();
+    /// assert_eq!(runs, ["/rs-down", "/quorum-down"]);
+    /// ```
+    pub fn handle_stop(&mut self, now: Time) {
+        let global = self.config.options.on_stop;
+        for vi in 0..self.virtuals.len() {
+            let vcfg = &self.config.virtuals[vi];
+            let message = match vcfg.on_stop.unwrap_or(global) {
+                OnStop::Remove => "stopping: virtual service removed",
+                OnStop::Keep => "stopping: virtual service left in the table",
+            };
+            self.decide(now, vi, None, message.to_string());
+            let vcfg = &self.config.virtuals[vi];
+            if !vcfg.hooks.notify_on_stop {
+                continue;
+            }
+            let downs: Vec<Option<Command>> = vcfg
+                .reals
+                .iter()
+                .zip(&self.virtuals[vi].reals)
+                .filter(|(_, rs)| rs.health == Health::Up)
+                .map(|(r, _)| r.notify_down.clone())
+                .collect();
+            let quorum_down = vcfg.hooks.quorum_down.clone();
+            for hook in downs {
+                self.run(&hook, Vec::new());
+            }
+            self.run(&quorum_down, Vec::new());
         }
     }
 

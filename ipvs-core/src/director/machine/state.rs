@@ -124,8 +124,9 @@ pub(super) struct RealState {
 }
 
 impl RealState {
-    /// A real server that starts as `start` says.
+    /// A real server that starts as `start` (its virtual's) says, or its own override.
     pub fn start(real: &RealServer, start: StartState, now: Time) -> Self {
+        let start = real.start.unwrap_or(start);
         let mut rs = RealState {
             checks: real.checks.iter().map(|_| CheckState::start(start)).collect(),
             maintenance: false,
