@@ -172,9 +172,21 @@ pub(crate) fn seconds(t: Time) -> f64 {
     t.as_millis() as f64 / 1000.0
 }
 
-/// An address as Python shows it (`str`).
+/// An address as Python shows it (`str`): IPv6 as glibc's `inet_ntop` writes it, which is what
+/// ipvsadm prints (the longest run of zero groups as `::`, IPv4-compatible and IPv4-mapped
+/// addresses in dotted form).
 pub(crate) fn ip_str(a: &IpAddr) -> String {
-    a.to_string()
+    match a {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(_) => {
+            let s =
+                ipvs_core::ipvsadm::list::addr_port(a, 0, None, true, &ipvs_core::ipvsadm::NumericResolver);
+            // "[ADDRESS]:0"
+            s.strip_prefix('[')
+                .and_then(|r| r.strip_suffix("]:0"))
+                .map_or_else(|| a.to_string(), str::to_owned)
+        }
+    }
 }
 
 /// The keys of a `from_dict` argument, checked against the keys a class knows.

@@ -158,3 +158,31 @@ pub(crate) fn out_of_range(py: Python<'_>, field: Field, value: i128, max: u64) 
     let value = u64::try_from(value).unwrap_or(u64::MAX);
     to_pyerr(py, &Error::Validation(ValidationError::OutOfRange { field, value, min: 0, max }))
 }
+
+/// The exception the conversion gives for an error of each kind (a test hook: the kinds that
+/// only a failing kernel produces, such as timeouts and undecodable replies, cannot be caused
+/// on demand). `kind` is the snake-case name of an [`ErrorKind`] variant.
+#[pyfunction]
+pub(crate) fn _exception_for<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyAny>> {
+    use ipvs_core::{Object, Privilege};
+    let e = match kind {
+        "validation" => {
+            Error::Validation(ValidationError::OutOfRange { field: Field::Weight, value: 7, min: 0, max: 5 })
+        }
+        "exists" => Error::exists(Object::Destination).with_message("kernel text"),
+        "not_found" => Error::not_found(Object::Service),
+        "scheduler_or_engine_not_found" => Error::scheduler_or_engine_not_found(),
+        "permission_denied" => Error::permission_denied(Privilege::NetAdmin, "IPVS", 1),
+        "module_missing" => Error::module_missing(2),
+        "invalid" => Error::invalid(34),
+        "address_family_not_supported" => Error::AddressFamilyNotSupported,
+        "not_supported" => Error::NotSupported,
+        "timeout" => Error::Timeout,
+        "not_sent" => Error::not_sent(Error::Timeout),
+        "interrupted" => Error::interrupted(5),
+        "decode" => Error::decode("truncated attribute"),
+        "os" => Error::os(12, "reading IPVS replies"),
+        _ => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown kind {kind:?}"))),
+    };
+    exception(py, &e)
+}

@@ -62,7 +62,9 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(text::list_connections, m)?)?;
     m.add_function(wrap_pyfunction!(text::parse_connections, m)?)?;
     m.add_function(wrap_pyfunction!(text::parse_endpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(text::sort_table, m)?)?;
     m.add_function(wrap_pyfunction!(plan::plan_tables, m)?)?;
     m.add_function(wrap_pyfunction!(plan::plan_for, m)?)?;
+    m.add_function(wrap_pyfunction!(error::_exception_for, m)?)?;
     Ok(())
 }

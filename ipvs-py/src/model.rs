@@ -406,7 +406,13 @@ impl PyService {
         d.set_item("key", self.key())?;
         d.set_item("scheduler", self.scheduler())?;
         d.set_item("persistent", self.persistent())?;
-        d.set_item("timeout", self.0.timeout)?;
+        // A non-persistent service's timeout of 0 is the default: left out, so that
+        // `replace(persistent=True)` gets ipvsadm's default timeout.
+        if self.persistent() || self.0.timeout != 0 {
+            d.set_item("timeout", self.0.timeout)?;
+        } else {
+            d.set_item("timeout", py.None())?;
+        }
         d.set_item("netmask", self.netmask())?;
         d.set_item("pe", self.pe())?;
         d.set_item("flags", (self.0.flags - ServiceFlags::PERSISTENT).bits())?;

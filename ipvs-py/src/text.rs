@@ -277,6 +277,27 @@ pub(crate) fn parse_connections<'py>(py: Python<'py>, proc_text: &str) -> PyResu
     PyList::new(py, v.into_iter().map(PyConnection))
 }
 
+/// The table in ipvsadm's listing order: services sorted as `ipvsadm -L`/`-S` sort them
+/// (libipvs's comparators, whose subtractions wrap for values 2^31 apart, under glibc's merge
+/// sort), each service's real servers likewise. Returns `[(ServiceStatus, [DestinationStatus])]`.
+#[pyfunction]
+pub(crate) fn sort_table<'py>(table: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    let py = table.py();
+    let mut t = extract_table(table)?;
+    let t = py.detach(move || {
+        list::sort_services(&mut t, |(s, _)| s.service.key);
+        for (_, ds) in &mut t {
+            list::sort_dests(ds, |d: &DestinationStatus| d.dest.key());
+        }
+        t
+    });
+    let out = PyList::empty(py);
+    for (s, ds) in t {
+        out.append(crate::backend::entry(py, s, ds)?)?;
+    }
+    Ok(out)
+}
+
 /// `"10.0.0.1:80"` or `"[2001:db8::1]:80"` as `(address, port)`.
 #[pyfunction]
 pub(crate) fn parse_endpoint(text: &Bound<'_, PyAny>) -> PyResult<(String, u16)> {

@@ -51,6 +51,7 @@ from ipvs._ipvs import (
     plan,
     plan_for,
     save,
+    sort_table,
 )
 from ipvs._async import AsyncClient
 from ipvs.errors import (
@@ -112,6 +113,7 @@ __all__ = [
     "list_connections",
     "parse_connections",
     "parse_endpoint",
+    "sort_table",
     # planning
     "plan",
     "plan_for",

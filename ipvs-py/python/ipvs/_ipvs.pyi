@@ -2,7 +2,7 @@
 
 import ipaddress
 import os
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union, final
+from typing import Any, Literal, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union, final
 
 from ipvs.errors import IpvsError
 
@@ -29,6 +29,7 @@ __all__ = [
     "SyncDaemon",
     "Timeouts",
     "__version__",
+    "_exception_for",
     "list_all",
     "list_connections",
     "list_daemons",
@@ -39,6 +40,7 @@ __all__ = [
     "plan",
     "plan_for",
     "save",
+    "sort_table",
 ]
 __version__: str
 SCHEDULERS: List[str]
@@ -490,7 +492,7 @@ class Backend:
     @property
     def closed(self) -> bool: ...
     def __enter__(self) -> "Backend": ...
-    def __exit__(self, *_args: object) -> bool: ...
+    def __exit__(self, *_args: object) -> Literal[False]: ...
 
 @final
 class ServiceIterator:
@@ -652,5 +654,8 @@ def list_daemons(daemons: Sequence[SyncDaemon]) -> str: ...
 def list_connections(proc_text: str, *, numeric: bool = True, persistent_conn: bool = False) -> str: ...
 def parse_connections(proc_text: str) -> List[Connection]: ...
 def parse_endpoint(text: _Endpoint) -> Tuple[str, int]: ...
+def sort_table(table: _TableLike) -> List[_Entry]: ...
 def plan(current: _TableLike, desired: _TableLike) -> Plan: ...
 def plan_for(backend: Backend, desired: _TableLike) -> Plan: ...
+def _exception_for(kind: str) -> IpvsError:
+    """A test hook: the exception the conversion gives for an error of ``kind``."""
