@@ -1749,7 +1749,8 @@ ipvs_result ipvs_plan_new(const struct ipvs_table *current, const struct ipvs_ta
 
 /**
  * Reads the client's table and plans the change to `desired` (checked as `ipvs_plan_new`
- * checks it). Writes `*out` on success; free it with `ipvs_plan_free`.
+ * checks it, with the same messages). Writes `*out` on success; free it with
+ * `ipvs_plan_free`.
  */
 ipvs_result ipvs_client_plan(struct ipvs_client *client, const struct ipvs_table *desired, struct ipvs_plan **out);
 

@@ -502,8 +502,9 @@ pub extern "C" fn ipvs_client_connections(
     out: *mut *mut ipvs_conn_list,
 ) -> ipvs_result {
     ffi::call(|| {
-        let c = ffi::get_mut(client, "client")?.kernel("an in-memory table has no connection table")?;
+        let c = ffi::get_mut(client, "client")?;
         let out = Out::new(out, "out")?;
+        let c = c.kernel("an in-memory table has no connection table")?;
         let conns = c.connections()?;
         out.write(ffi::boxed::<ipvs_conn_list>(conns.into_iter().map(ConnEntry::plain).collect()));
         Ok(())
@@ -519,8 +520,9 @@ pub extern "C" fn ipvs_client_sync_connections(
     out: *mut *mut ipvs_conn_list,
 ) -> ipvs_result {
     ffi::call(|| {
-        let c = ffi::get_mut(client, "client")?.kernel("an in-memory table has no connection table")?;
+        let c = ffi::get_mut(client, "client")?;
         let out = Out::new(out, "out")?;
+        let c = c.kernel("an in-memory table has no connection table")?;
         let conns = c.sync_connections()?;
         out.write(ffi::boxed::<ipvs_conn_list>(conns.into_iter().map(ConnEntry::synced).collect()));
         Ok(())

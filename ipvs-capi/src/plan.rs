@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use ipvs_core::plan::{plan, plan_for, ApplyReport, Plan};
+use ipvs_core::plan::{plan, ApplyReport, Plan};
 use ipvs_core::Operation;
 
 use crate::client::ipvs_client;
@@ -59,7 +59,8 @@ pub extern "C" fn ipvs_plan_new(
 }
 
 /// Reads the client's table and plans the change to `desired` (checked as `ipvs_plan_new`
-/// checks it). Writes `*out` on success; free it with `ipvs_plan_free`.
+/// checks it, with the same messages). Writes `*out` on success; free it with
+/// `ipvs_plan_free`.
 #[no_mangle]
 pub extern "C" fn ipvs_client_plan(
     client: *mut ipvs_client,
@@ -70,7 +71,9 @@ pub extern "C" fn ipvs_client_plan(
         let c = ffi::get_mut(client, "client")?;
         let desired = ffi::get(desired, "desired")?;
         let out = Out::new(out, "out")?;
-        out.write(ffi::boxed::<ipvs_plan>(PlanBox::new(plan_for(c.backend(), desired)?)));
+        // What `plan_for` does, with `plan`'s errors, which name the service or real server.
+        let current = c.backend().services_with_destinations()?;
+        out.write(ffi::boxed::<ipvs_plan>(PlanBox::new(plan(&current, desired)?)));
         Ok(())
     })
 }
