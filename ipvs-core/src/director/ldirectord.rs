@@ -970,6 +970,8 @@ impl Parser<'_> {
             AddressFamily::Inet => "IPv4",
             AddressFamily::Inet6 => "IPv6",
         };
+        // ldirectord takes an address in brackets without them.
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         let found = match host.parse::<IpAddr>() {
             Ok(a) => Some(a).filter(|a| AddressFamily::of(a) == family),
             Err(_) if host.parse::<Ipv4Addr>().is_err() && !host.contains(':') => {
@@ -1720,9 +1722,11 @@ fn sched_flags(scheduler: &str, list: &str) -> Result<ServiceFlags, String> {
             "sh-port" => (ServiceFlags::SH_PORT, Some("sh")),
             "mh-fallback" => (ServiceFlags::MH_FALLBACK, Some("mh")),
             "mh-port" => (ServiceFlags::MH_PORT, Some("mh")),
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "invalid sched-flags: {flag:?} (flag-1..flag-3, sh-fallback, sh-port, mh-fallback, mh-port)"
-            )),
+            ))
+            }
         };
         if let Some(n) = needs {
             if scheduler != n {

@@ -13,6 +13,9 @@ use super::super::config::{origin, ConfigError, ConfigWarning, Origin, Source};
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// How many times one line may be rewritten by parameter substitution.
 const MAX_SUBSTITUTIONS: usize = 64;
+/// How deep blocks may nest (keepalived's deepest is 5: `virtual_server`, `real_server`,
+/// `SMTP_CHECK`, `host`; or `HTTP_GET`, `url`).
+const MAX_BLOCK_DEPTH: usize = 16;
 
 /// A keyword line and, when a `{ ... }` block follows it, the block's lines.
 #[derive(Debug, Clone)]
@@ -541,9 +544,16 @@ fn tree(lines: Vec<Logical>) -> Result<Vec<Node>, ConfigError> {
     for l in lines {
         match l.text.as_str() {
             "{" => {
+                let depth = stack.len();
                 let level =
                     stack.last_mut().ok_or_else(|| ConfigError::new(l.origin.clone(), "Unexpected '{'"))?;
                 match level.last_mut() {
+                    Some(_) if depth > MAX_BLOCK_DEPTH => {
+                        return Err(ConfigError::new(
+                            l.origin,
+                            format!("blocks nest more than {MAX_BLOCK_DEPTH} deep"),
+                        ))
+                    }
                     Some(n) if n.block.is_none() => {
                         n.block_origin = Some(l.origin.clone());
                         n.block = Some(Vec::new());
