@@ -614,6 +614,9 @@ fn include_errors_name_the_included_file() {
         (e.origin.line, e.message.as_str()),
         (1, "No config files matched '/etc/keepalived/conf.d/*.conf'.")
     );
+    let many = MemorySource::new().with(FILE, format!("include {}\n", "{a,b}".repeat(9)));
+    let e = keepalived::parse(FILE.as_ref(), &many).unwrap_err();
+    assert!(e.message.contains("expands to more than 256 patterns"), "{e}");
     let lax = MemorySource::new().with(FILE, "includer /etc/keepalived/conf.d/*.conf\n");
     assert!(keepalived::parse(FILE.as_ref(), &lax).unwrap().virtuals.is_empty());
 

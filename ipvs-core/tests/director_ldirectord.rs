@@ -437,6 +437,13 @@ fn checktypes_and_services() {
     assert_eq!(host.as_deref(), Some("www.example.com"));
     assert_eq!(urls[0].path, "http://www.example.com/x", "the absolute form, to the proxy");
 
+    // A real server's own "request", "receive" is enough for a DNS check.
+    let c = parse("virtual=10.0.0.1:53\n\treal=10.0.0.2:53 gate 1 \"www.example.com\", \"192\\.0\"\n");
+    assert_eq!(
+        c.virtuals[0].reals[0].checks[0].probe,
+        Probe::Dns { name: "www.example.com".into(), qtype: "A".into(), expect: Some("192\\.0".into()) }
+    );
+
     // Defaults by port.
     for (port, want) in
         [(443, "https"), (25, "smtp"), (119, "nntp"), (110, "pop"), (143, "imap"), (3306, "mysql")]

@@ -1346,9 +1346,15 @@ impl Parser<'_> {
         let udp = matches!(key, ServiceKey::Addr { protocol: Protocol::Udp, .. });
         match svc {
             Svc::Dns => {
-                let request = v.request.as_deref().unwrap_or("/");
-                if request.len() <= 1 || v.receive.is_none() && v.reals.iter().all(|r| r.negotiate.is_none())
-                {
+                // Each real server's own "request", "receive", else the virtual's.
+                let never = v.reals.iter().any(|r| {
+                    let (request, receive) = match &r.negotiate {
+                        Some((req, recv)) => (req.as_str(), recv.as_str()),
+                        None => (v.request.as_deref().unwrap_or("/"), v.receive.as_deref().unwrap_or("")),
+                    };
+                    request.len() <= 1 || receive.is_empty()
+                });
+                if never {
                     return Err(self.err(
                         line,
                         "service = dns needs request (the name to look up) and receive (what an answer must match): \

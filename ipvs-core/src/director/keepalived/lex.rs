@@ -220,7 +220,13 @@ impl<'a> Lexer<'a> {
         let dir = path.parent().unwrap_or(Path::new(""));
         let wildcard = pattern.contains(['*', '?', '[']) || pattern.contains('{');
         let mut files = Vec::new();
-        for alternative in expand_braces(pattern) {
+        let alternatives = expand_braces(pattern).ok_or_else(|| {
+            ConfigError::new(
+                at.clone(),
+                format!("'{pattern}' expands to more than {MAX_BRACE_EXPANSIONS} patterns"),
+            )
+        })?;
+        for alternative in alternatives {
             let full = if alternative.starts_with('/') {
                 PathBuf::from(&alternative)
             } else {
@@ -369,40 +375,56 @@ fn find_brace(s: &str) -> Option<usize> {
     None
 }
 
-/// csh-style brace expansion (`a{b,c}d` is `abd`, `acd`), as glob's GLOB_BRACE does.
-pub(super) fn expand_braces(pattern: &str) -> Vec<String> {
-    let bytes = pattern.as_bytes();
-    let Some(open) = pattern.find('{') else { return vec![pattern.to_owned()] };
-    let mut depth = 0;
-    let mut commas = Vec::new();
-    let mut close = None;
-    for (i, &b) in bytes.iter().enumerate().skip(open) {
+/// The most patterns one `include` may expand to.
+const MAX_BRACE_EXPANSIONS: usize = 256;
+
+/// csh-style brace expansion (`a{b,c}d` is `abd`, `acd`), as glob's GLOB_BRACE does; `None`
+/// when it gives more than [`MAX_BRACE_EXPANSIONS`] patterns.
+pub(super) fn expand_braces(pattern: &str) -> Option<Vec<String>> {
+    // Patterns still holding braces, expanded one group at a time, in order.
+    let mut todo = vec![pattern.to_owned()];
+    let mut out = Vec::new();
+    let mut steps = 0;
+    while let Some(p) = todo.pop() {
+        steps += 1;
+        if steps > 16 * MAX_BRACE_EXPANSIONS || out.len() + todo.len() > MAX_BRACE_EXPANSIONS {
+            return None;
+        }
+        match first_group(&p) {
+            None => out.push(p),
+            Some((open, bounds, close)) => {
+                let (head, tail) = (&p[..open], &p[close + 1..]);
+                // Pushed in reverse, so they come off the stack in order.
+                for w in bounds.windows(2).rev() {
+                    todo.push(format!("{head}{}{tail}", &p[w[0] + 1..w[1]]));
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The first brace group of `p`: where it opens, the positions of `{`, its top-level commas
+/// and `}`, and where it closes; `None` when there is no closed group.
+fn first_group(p: &str) -> Option<(usize, Vec<usize>, usize)> {
+    let open = p.find('{')?;
+    let mut depth = 0usize;
+    let mut bounds = vec![open];
+    for (i, b) in p.bytes().enumerate().skip(open) {
         match b {
             b'{' => depth += 1,
             b'}' => {
                 depth -= 1;
                 if depth == 0 {
-                    close = Some(i);
-                    break;
+                    bounds.push(i);
+                    return Some((open, bounds, i));
                 }
             }
-            b',' if depth == 1 => commas.push(i),
+            b',' if depth == 1 => bounds.push(i),
             _ => {}
         }
     }
-    let Some(close) = close else { return vec![pattern.to_owned()] };
-    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
-    let mut bounds = vec![open];
-    bounds.extend(commas);
-    bounds.push(close);
-    let mut out = Vec::new();
-    for w in bounds.windows(2) {
-        let alternative = &pattern[w[0] + 1..w[1]];
-        for rest in expand_braces(&format!("{head}{alternative}{tail}")) {
-            out.push(rest);
-        }
-    }
-    out
+    None
 }
 
 /// `a/./b/../c` is `a/c`, without reading the filesystem.
@@ -617,8 +639,13 @@ mod tests {
 
     #[test]
     fn braces_expand() {
-        assert_eq!(expand_braces("/a/{b,c{d,e}}.conf"), ["/a/b.conf", "/a/cd.conf", "/a/ce.conf"]);
-        assert_eq!(expand_braces("/a/*.conf"), ["/a/*.conf"]);
+        assert_eq!(expand_braces("/a/{b,c{d,e}}.conf").unwrap(), ["/a/b.conf", "/a/cd.conf", "/a/ce.conf"]);
+        assert_eq!(expand_braces("/a/{1,2}{x,y}").unwrap(), ["/a/1x", "/a/1y", "/a/2x", "/a/2y"]);
+        assert_eq!(expand_braces("/a/*.conf").unwrap(), ["/a/*.conf"]);
+        assert_eq!(expand_braces("/a/{b").unwrap(), ["/a/{b"]);
+        assert!(expand_braces(&"{a,b}".repeat(20)).is_none());
+        assert_eq!(expand_braces(&format!("{}x{}", "{".repeat(100), "}".repeat(100))).unwrap(), ["x"]);
+        assert!(expand_braces(&format!("{}x{}", "{".repeat(5000), "}".repeat(5000))).is_none());
         assert_eq!(normalize(Path::new("/etc/k/./x/../y.conf")), PathBuf::from("/etc/k/y.conf"));
     }
 
