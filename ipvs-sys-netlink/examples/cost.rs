@@ -120,7 +120,8 @@ fn phase_decode(replies: &Replies) -> usize {
     let mut n = 0;
     for (svc, family, dests) in replies {
         let s = convert::service_status_from_genl(svc);
-        let d: Vec<_> = dests.iter().filter_map(|m| convert::dest_status_from_genl(m, *family).ok()).collect();
+        let d: Vec<_> =
+            dests.iter().filter_map(|m| convert::dest_status_from_genl(m, *family).ok()).collect();
         n += usize::from(s.is_ok()) + black_box(d).len();
     }
     n

@@ -831,12 +831,126 @@ impl<'r> Parser<'r> {
     /// Parses `args` (without the program name) as ipvsadm 1.31 does. An empty `args` is the
     /// bare `ipvsadm`, which lists everything with name lookups.
     pub fn parse<S: AsRef<str>>(&self, args: &[S]) -> Result<Command, CmdError> {
+        let args: Vec<&str> = args.iter().map(|a| c_str(a.as_ref())).collect();
+        self.parse_strs(&args)
+    }
+
+    /// [`Parser::parse`] of words already cut at their first NUL (as the rules reader cuts
+    /// them). Lines made only of plain option words, as `ipvsadm -S` writes them, take the
+    /// fast path ([`Parser::parse_simple`]); everything else, and every line that fails, is
+    /// read by the full popt-compatible parser.
+    pub(crate) fn parse_strs(&self, args: &[&str]) -> Result<Command, CmdError> {
+        if args.is_empty() {
+            return Ok(Command::List(ListCommand::default()));
+        }
+        if let Some(cmd) = self.parse_simple(args) {
+            return Ok(cmd);
+        }
+        self.parse_full(args)
+    }
+
+    /// The full parser alone: popt's reading of the words, then ipvsadm's checks. (The
+    /// differential tests compare it with [`Parser::parse_simple`].)
+    #[doc(hidden)]
+    pub fn parse_full<S: AsRef<str>>(&self, args: &[S]) -> Result<Command, CmdError> {
         if args.is_empty() {
             return Ok(Command::List(ListCommand::default()));
         }
         let args: Vec<String> = args.iter().map(|a| c_str(a.as_ref()).to_owned()).collect();
         State::new(self).run(args)
     }
+
+    /// The fast path: the command of a line made only of plain option words (`-X` for a short
+    /// option, `--name` for a long one, each followed by its argument when it takes one), as
+    /// `ipvsadm -S` writes every line, when ipvsadm accepts it. `None` for anything else:
+    /// bundles (`-Ln`), `--name=value`, `--`, plain arguments (`--set`), popt's `!#:+`, a
+    /// missing argument, and every line that ipvsadm rejects; the full parser then reads the
+    /// line (and gives the error), so `parse` gives the same result either way.
+    ///
+    /// The words are read as popt reads such words (the same option table, looked up the same
+    /// way: an optional argument is taken only when the next word does not start with `-`),
+    /// and each option goes through the same code as in the full parser, checks and defaults
+    /// included. `ipvs-core/tests/ipvsadm_fast_path.rs` and the `fast_path` fuzz target check
+    /// that it never disagrees with [`Parser::parse_full`].
+    #[doc(hidden)]
+    pub fn parse_simple(&self, args: &[&str]) -> Option<Command> {
+        let mut i = 0;
+        let (tag, arg) = simple_option(args, &mut i)?;
+        let mut state = State::new(self);
+        let cmd = match state.command(tag, arg).ok()? {
+            First::Command(cmd) => cmd,
+            First::Done(cmd) => return Some(cmd),
+        };
+        if cmd == CMD_TIMEOUT {
+            // Its values are plain arguments.
+            return None;
+        }
+        while i < args.len() {
+            let (tag, arg) = simple_option(args, &mut i)?;
+            state.option(tag, arg, None).ok()?;
+        }
+        state.finish(cmd).ok()
+    }
+}
+
+/// Where popt's table has each short option (the first entry with that letter, as popt finds
+/// it), by character.
+const SHORT_INDEX: [u8; 128] = {
+    let mut index = [u8::MAX; 128];
+    let mut i = TABLE.len();
+    // Backwards, so that the first entry of a letter is the one that stays.
+    while i > 0 {
+        i -= 1;
+        let c = TABLE[i].short as usize;
+        if c != 0 && c < 128 {
+            index[c] = i as u8;
+        }
+    }
+    index
+};
+
+/// One option of a simple line (see [`Parser::parse_simple`]) at `args[*i]`, with its argument,
+/// advancing `i` past both; `None` when the words there are not a plain option word (and its
+/// argument) that popt reads as such.
+fn simple_option<'a>(args: &[&'a str], i: &mut usize) -> Option<(Tag, Option<&'a str>)> {
+    let w = args.get(*i)?.as_bytes();
+    *i += 1;
+    let def = match w {
+        [b'-', c] if *c != b'-' => TABLE.get(usize::from(*SHORT_INDEX.get(usize::from(*c))?))?,
+        [b'-', b'-', name @ ..] if !name.is_empty() && !name.contains(&b'=') => {
+            TABLE.iter().find(|o| o.long.as_bytes() == name)?
+        }
+        _ => return None,
+    };
+    // popt expands `!#:+` in arguments: left to it.
+    let plain = |a: &str| !a.contains("!#:+");
+    let arg = match def.arg {
+        ArgKind::None => None,
+        ArgKind::Required => {
+            let a = *args.get(*i).filter(|a| plain(a))?;
+            *i += 1;
+            Some(a)
+        }
+        ArgKind::Optional => match args.get(*i) {
+            Some(a) if !a.starts_with('-') => {
+                if !plain(a) {
+                    return None;
+                }
+                *i += 1;
+                Some(*a)
+            }
+            _ => None,
+        },
+    };
+    Some((def.tag, arg))
+}
+
+/// What the first option of a line is.
+enum First {
+    /// A command that reads the rest of the line.
+    Command(usize),
+    /// `-h` or `-v`: the rest of the line is never read.
+    Done(Command),
 }
 
 /// Parses an ipvsadm argv (without the program name) with the default [`Parser`].
@@ -895,44 +1009,15 @@ impl<'p, 'r> State<'p, 'r> {
             Err(PoptErrorKind::Loops) => return Err(CmdError::ExpansionLoops),
             Ok(None) | Err(_) => return Err(self.try_help()),
         };
-        let cmd = match first.tag {
-            Tag::AddService => CMD_ADD,
-            Tag::EditService => CMD_EDIT,
-            Tag::DelService => CMD_DEL,
-            Tag::AddServer => CMD_ADDDEST,
-            Tag::EditServer => CMD_EDITDEST,
-            Tag::DelServer => CMD_DELDEST,
-            Tag::Clear => CMD_FLUSH,
-            Tag::List | Tag::ListLower => CMD_LIST,
-            Tag::Zero => CMD_ZERO,
-            Tag::Set => CMD_TIMEOUT,
-            Tag::Restore => CMD_RESTORE,
-            Tag::Save => CMD_SAVE,
-            Tag::StartDaemon | Tag::StopDaemon => {
-                let start = first.tag == Tag::StartDaemon;
-                self.daemon.state = match first.arg.as_deref() {
-                    Some("master") => 1,
-                    Some("backup") => 2,
-                    _ if start => return Err(CmdError::IllegalStartDaemon),
-                    _ => return Err(CmdError::IllegalStopDaemon),
-                };
-                if start {
-                    CMD_STARTDAEMON
-                } else {
-                    CMD_STOPDAEMON
-                }
-            }
-            Tag::Help => return Ok(Command::Help),
-            Tag::Version => return Ok(Command::Version),
-            _ => return Err(self.try_help()),
+        let cmd = match self.command(first.tag, first.arg.as_deref())? {
+            First::Command(cmd) => cmd,
+            First::Done(cmd) => return Ok(cmd),
         };
-        self.cmd = Some(cmd);
 
         loop {
             match p.next_opt() {
                 Ok(Some(hit)) => {
-                    let bad = p.bad_option().map(str::to_owned);
-                    self.option(hit.tag, hit.arg, bad)?;
+                    self.option(hit.tag, hit.arg.as_deref(), p.bad_option())?;
                 }
                 Ok(None) => break,
                 Err(PoptErrorKind::Loops) => return Err(CmdError::ExpansionLoops),
@@ -955,6 +1040,49 @@ impl<'p, 'r> State<'p, 'r> {
         if let Some(a) = p.get_arg() {
             return Err(CmdError::UnexpectedArgument(a));
         }
+        self.finish(cmd)
+    }
+
+    /// The command of the line's first option (`arg`: its argument).
+    fn command(&mut self, tag: Tag, arg: Option<&str>) -> Result<First, CmdError> {
+        let cmd = match tag {
+            Tag::AddService => CMD_ADD,
+            Tag::EditService => CMD_EDIT,
+            Tag::DelService => CMD_DEL,
+            Tag::AddServer => CMD_ADDDEST,
+            Tag::EditServer => CMD_EDITDEST,
+            Tag::DelServer => CMD_DELDEST,
+            Tag::Clear => CMD_FLUSH,
+            Tag::List | Tag::ListLower => CMD_LIST,
+            Tag::Zero => CMD_ZERO,
+            Tag::Set => CMD_TIMEOUT,
+            Tag::Restore => CMD_RESTORE,
+            Tag::Save => CMD_SAVE,
+            Tag::StartDaemon | Tag::StopDaemon => {
+                let start = tag == Tag::StartDaemon;
+                self.daemon.state = match arg {
+                    Some("master") => 1,
+                    Some("backup") => 2,
+                    _ if start => return Err(CmdError::IllegalStartDaemon),
+                    _ => return Err(CmdError::IllegalStopDaemon),
+                };
+                if start {
+                    CMD_STARTDAEMON
+                } else {
+                    CMD_STOPDAEMON
+                }
+            }
+            Tag::Help => return Ok(First::Done(Command::Help)),
+            Tag::Version => return Ok(First::Done(Command::Version)),
+            _ => return Err(self.try_help()),
+        };
+        self.cmd = Some(cmd);
+        Ok(First::Command(cmd))
+    }
+
+    /// After the options and the plain arguments: ipvsadm's checks and defaults, and the
+    /// command.
+    fn finish(mut self, cmd: usize) -> Result<Command, CmdError> {
         if !self.sched_flags_arg.is_empty() {
             self.svc.flags &= !(SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3);
             self.svc.flags |= parse_sched_flags(&self.svc.sched, &self.sched_flags_arg)?;
@@ -1114,8 +1242,8 @@ impl<'p, 'r> State<'p, 'r> {
         Ok(())
     }
 
-    fn option(&mut self, tag: Tag, arg: Option<String>, bad: Option<String>) -> Result<(), CmdError> {
-        let a = arg.as_deref().unwrap_or("");
+    fn option(&mut self, tag: Tag, arg: Option<&str>, bad: Option<&str>) -> Result<(), CmdError> {
+        let a = arg.unwrap_or("");
         match tag {
             Tag::Tcp | Tag::Udp | Tag::Sctp => {
                 self.set_option(optc::SERVICE)?;
@@ -1146,7 +1274,7 @@ impl<'p, 'r> State<'p, 'r> {
             Tag::Persistent => {
                 self.set_option(optc::PERSISTENT)?;
                 self.svc.flags |= SVC_F_PERSISTENT;
-                self.svc.timeout = parse_timeout(arg.as_deref(), 1)?;
+                self.svc.timeout = parse_timeout(arg, 1)?;
             }
             Tag::Netmask => {
                 self.set_option(optc::NETMASK)?;
@@ -1165,7 +1293,18 @@ impl<'p, 'r> State<'p, 'r> {
             }
             Tag::RealServer => {
                 self.set_option(optc::SERVER)?;
-                let mut t = self.svc.clone();
+                // What parse_service reads and writes of the service (its names are not).
+                let mut t = CSvc {
+                    protocol: self.svc.protocol,
+                    af: self.svc.af,
+                    addr: self.svc.addr,
+                    port: self.svc.port,
+                    fwmark: self.svc.fwmark,
+                    flags: self.svc.flags,
+                    timeout: self.svc.timeout,
+                    netmask: self.svc.netmask,
+                    ..CSvc::default()
+                };
                 let r = self.parse_service(a, &mut t);
                 self.dest.af = t.af;
                 self.dest.addr = t.addr;
@@ -1319,7 +1458,7 @@ impl<'p, 'r> State<'p, 'r> {
                 self.set_option(optc::TUN_REMCSUM)?;
                 self.dest.tun_flags |= 2;
             }
-            _ => return Err(CmdError::InvalidOption(bad)),
+            _ => return Err(CmdError::InvalidOption(bad.map(str::to_owned))),
         }
         Ok(())
     }
@@ -1327,6 +1466,15 @@ impl<'p, 'r> State<'p, 'r> {
     /// ipvsadm's `parse_service`: an address (IPv4 or names via the resolver, or IPv6 bare or
     /// in brackets) and an optional port; returns `SERVICE_ADDR | SERVICE_PORT` bits.
     fn parse_service(&self, buf: &str, svc: &mut CSvc) -> u8 {
+        if let Some((a, port)) = canonical_v4_port(buf.as_bytes()) {
+            // What the general path below gives for these (`inet_pton6` refuses them, and
+            // `inet_aton` and `string_to_number` read plain decimals as they are), without it.
+            svc.addr = [0; 16];
+            svc.addr[..4].copy_from_slice(&a);
+            svc.af = AF_INET;
+            svc.port = port;
+            return SERVICE_ADDR | SERVICE_PORT;
+        }
         if buf.bytes().all(|b| b.is_ascii_digit()) {
             return 0;
         }
@@ -1385,6 +1533,32 @@ impl<'p, 'r> State<'p, 'r> {
             _ => None,
         }
     }
+}
+
+/// `a.b.c.d:port` in plain decimal, as `ipvsadm -S -n` prints an IPv4 address and port: each
+/// byte `0` or 1 to 3 digits without a leading zero, at most 255; the port likewise, at most
+/// 65535. `None` for anything else.
+fn canonical_v4_port(b: &[u8]) -> Option<([u8; 4], u16)> {
+    /// A plain decimal of at most `digits` digits, without a leading zero, at most `max`; and
+    /// the rest of `b`.
+    fn number(b: &[u8], digits: usize, max: u32) -> Option<(u32, &[u8])> {
+        let n = b.iter().take(digits + 1).take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > digits || (n > 1 && b[0] == b'0') {
+            return None;
+        }
+        let v = b[..n].iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0'));
+        (v <= max).then(|| (v, &b[n..]))
+    }
+    let mut a = [0u8; 4];
+    let mut rest = b;
+    for (k, byte) in a.iter_mut().enumerate() {
+        let (v, r) = number(rest, 3, 255)?;
+        *byte = v as u8;
+        let sep = if k == 3 { b':' } else { b'.' };
+        rest = r.strip_prefix(&[sep])?;
+    }
+    let (port, r) = number(rest, 5, 65535)?;
+    r.is_empty().then_some((a, port as u16))
 }
 
 fn parse_timeout(buf: Option<&str>, min: i64) -> Result<u32, CmdError> {

@@ -122,7 +122,8 @@ fn strtoul0_from_digit(s: &[u8]) -> (Option<u64>, usize) {
 /// last part filling the remaining bytes; anything after a white-space character is ignored.
 pub(crate) fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     let s = s.as_bytes();
-    let mut parts: Vec<u8> = Vec::with_capacity(3);
+    let mut parts = [0u8; 3];
+    let mut n = 0;
     let mut i = 0;
     let val;
     loop {
@@ -136,10 +137,11 @@ pub(crate) fn inet_aton(s: &str) -> Option<Ipv4Addr> {
         }
         i += used;
         if i < s.len() && s[i] == b'.' {
-            if parts.len() > 2 || v > 0xff {
+            if n > 2 || v > 0xff {
                 return None;
             }
-            parts.push(v as u8);
+            parts[n] = v as u8;
+            n += 1;
             i += 1;
         } else {
             val = v as u32;
@@ -149,7 +151,7 @@ pub(crate) fn inet_aton(s: &str) -> Option<Ipv4Addr> {
     if i < s.len() && !is_c_space(s[i]) {
         return None;
     }
-    let max: u32 = match parts.len() {
+    let max: u32 = match n {
         0 => 0xffff_ffff,
         1 => 0x00ff_ffff,
         2 => 0xffff,
@@ -159,7 +161,7 @@ pub(crate) fn inet_aton(s: &str) -> Option<Ipv4Addr> {
         return None;
     }
     let mut word: u32 = 0;
-    for (k, p) in parts.iter().enumerate() {
+    for (k, p) in parts.iter().take(n).enumerate() {
         word |= u32::from(*p) << (24 - 8 * k);
     }
     Some(Ipv4Addr::from(word | val))

@@ -35,6 +35,7 @@
 //! * `-R` inside the input ends it with the "Try ..." message (exit 255); `-h` and `-v` print
 //!   their text and end it with status 0.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use thiserror::Error;
@@ -65,9 +66,99 @@ pub struct RuleLine {
     /// The line number, from 1.
     pub line: usize,
     /// The words ipvsadm passed to its parser (without `ipvsadm` tokens).
-    pub args: Vec<String>,
+    pub args: Words,
     /// The parsed command.
     pub command: Command,
+}
+
+/// The words of a command line, in one allocation.
+///
+/// ```
+/// use ipvs_core::ipvsadm::cmdline::Parser;
+/// use ipvs_core::ipvsadm::rules::{restore, CommentMode};
+/// let r = restore("ipvsadm -A -t 10.0.0.1:80\n", CommentMode::Ipvsadm, &Parser::new());
+/// let args = &r.lines[0].args;
+/// assert_eq!(args.len(), 3);
+/// assert_eq!(args.iter().collect::<Vec<_>>(), ["-A", "-t", "10.0.0.1:80"]);
+/// assert_eq!(*args, vec!["-A".to_string(), "-t".into(), "10.0.0.1:80".into()]);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Words {
+    /// The words, each followed by a NUL (which no word holds: the reader cuts words there).
+    joined: String,
+    len: usize,
+}
+
+impl Words {
+    /// How many words.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The words, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        let mut rest = self.joined.as_str();
+        (0..self.len).map(move |_| {
+            let (word, tail) = rest.split_once('\0').unwrap_or((rest, ""));
+            rest = tail;
+            word
+        })
+    }
+
+    /// The words as strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+
+    /// Words without NULs (as the reader gives them), in one allocation of the right size.
+    fn of_words(words: &[&str]) -> Self {
+        let mut joined = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
+        for w in words {
+            joined.push_str(w);
+            joined.push('\0');
+        }
+        Words { joined, len: words.len() }
+    }
+
+    fn push(&mut self, word: &str) {
+        self.joined.extend(word.split('\0').next());
+        self.joined.push('\0');
+        self.len += 1;
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Words {
+    /// The words, each cut at its first NUL (as C sees it).
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut w = Words::default();
+        for s in iter {
+            w.push(s.as_ref());
+        }
+        w
+    }
+}
+
+impl fmt::Debug for Words {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<Vec<S>> for Words {
+    fn eq(&self, other: &Vec<S>) -> bool {
+        self.len == other.len() && self.iter().zip(other).all(|(a, b)| a == b.as_ref())
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<[S]> for Words {
+    fn eq(&self, other: &[S]) -> bool {
+        self.len == other.len() && self.iter().zip(other).all(|(a, b)| a == b.as_ref())
+    }
 }
 
 impl RuleLine {
@@ -113,79 +204,108 @@ pub struct Restore {
 /// The command lines of `text` as ipvsadm's reader (`config_stream_read`) splits them: line
 /// number and words, for lines with at least one word.
 pub fn tokenize(text: &[u8]) -> Vec<(usize, Vec<String>)> {
-    const MAX: usize = 4096;
-    let is_delim = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let mut out = Vec::new();
-    let mut pos = 0usize;
-    let mut line = 1usize;
-    'lines: loop {
-        let start_line = line;
-        let mut words: Vec<String> = Vec::new();
-        loop {
-            if pos >= text.len() {
-                // fscanf reports EOF: the line is used if it has words.
-                if !words.is_empty() {
-                    out.push((start_line, words));
-                }
-                break 'lines;
-            }
-            if is_delim(text[pos]) {
-                // The token conversion fails on a delimiter: skip blanks up to a newline.
-                loop {
-                    if pos >= text.len() {
-                        // End of input while skipping: ipvsadm drops the line and stops.
-                        break 'lines;
-                    }
-                    let c = text[pos];
-                    pos += 1;
-                    match c {
-                        b'\n' => {
-                            line += 1;
-                            if !words.is_empty() {
-                                out.push((start_line, words));
-                            }
-                            continue 'lines;
-                        }
-                        b'\t' | b'\r' | b' ' => {}
-                        _ => {
-                            pos -= 1;
-                            break;
-                        }
-                    }
-                }
-                continue;
-            }
-            let begin = pos;
-            while pos < text.len() && pos - begin < MAX && !is_delim(text[pos]) {
-                pos += 1;
-            }
-            let raw = &text[begin..pos];
-            let raw = match raw.iter().position(|&b| b == 0) {
-                Some(i) => &raw[..i],
-                None => raw,
-            };
-            if raw != b"ipvsadm" {
-                words.push(String::from_utf8_lossy(raw).into_owned());
-            }
-            if pos < text.len() && is_delim(text[pos]) {
-                let tail = text[pos];
-                pos += 1;
-                if tail == b'\n' {
-                    line += 1;
-                    if !words.is_empty() {
-                        out.push((start_line, words));
-                    }
-                    continue 'lines;
-                }
-            }
-        }
+    let mut reader = Reader::default();
+    let mut words = Vec::new();
+    while let Some(line) = reader.next_line(text, &mut words) {
+        let words = words
+            .iter()
+            .map(|&(a, b)| String::from_utf8_lossy(text.get(a..b).unwrap_or_default()).into_owned());
+        out.push((line, words.collect()));
     }
     out
 }
 
-fn prepare(text: &str, mode: CommentMode) -> String {
+/// ipvsadm's reader (`config_stream_read`, one `fscanf("%4096s")` per word) as a state machine
+/// over the text: [`Reader::next_line`] gives the next line that has words, as byte ranges of
+/// the text, without copying anything.
+#[derive(Debug, Clone, Default)]
+struct Reader {
+    pos: usize,
+    /// The number of the line `pos` is in, from 0 (one less than ipvsadm's).
+    newlines: usize,
+    done: bool,
+}
+
+/// How a line of the reader ended.
+enum LineEnd {
+    /// At a newline: the line is used (if it has words) and reading goes on.
+    Newline,
+    /// At the end of the input: the line is used (if it has words), and nothing follows.
+    End,
+    /// At the end of the input while blanks were skipped: the line is dropped.
+    EndInBlanks,
+}
+
+impl Reader {
+    /// The longest word `fscanf("%4096s")` reads; longer runs are split.
+    const MAX: usize = 4096;
+
+    fn is_delim(b: u8) -> bool {
+        matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+    }
+
+    /// The number (from 1) of the next line with words, its words in `words` (byte ranges of
+    /// `text`, each cut at its first NUL, without `ipvsadm` tokens); `None` at the end.
+    fn next_line(&mut self, text: &[u8], words: &mut Vec<(usize, usize)>) -> Option<usize> {
+        while !self.done {
+            let line = self.newlines + 1;
+            words.clear();
+            match self.scan_line(text, words) {
+                LineEnd::Newline if words.is_empty() => {}
+                LineEnd::Newline => return Some(line),
+                LineEnd::End => {
+                    self.done = true;
+                    return (!words.is_empty()).then_some(line);
+                }
+                LineEnd::EndInBlanks => self.done = true,
+            }
+        }
+        None
+    }
+
+    fn scan_line(&mut self, text: &[u8], words: &mut Vec<(usize, usize)>) -> LineEnd {
+        loop {
+            let Some(&c) = text.get(self.pos) else { return LineEnd::End };
+            if Self::is_delim(c) {
+                // The word conversion fails on a delimiter: skip blanks up to a newline.
+                loop {
+                    let Some(&c) = text.get(self.pos) else { return LineEnd::EndInBlanks };
+                    match c {
+                        b'\n' => {
+                            self.pos += 1;
+                            self.newlines += 1;
+                            return LineEnd::Newline;
+                        }
+                        b'\t' | b'\r' | b' ' => self.pos += 1,
+                        _ => break,
+                    }
+                }
+                continue;
+            }
+            let begin = self.pos;
+            let limit = text.len().min(begin + Self::MAX);
+            let end = text.get(begin..limit).and_then(|w| w.iter().position(|&b| Self::is_delim(b)));
+            self.pos = end.map_or(limit, |n| begin + n);
+            let word = text.get(begin..self.pos).unwrap_or_default();
+            let cut = word.iter().position(|&b| b == 0).map_or(self.pos, |n| begin + n);
+            if text.get(begin..cut) != Some(&b"ipvsadm"[..]) {
+                words.push((begin, cut));
+            }
+            if let Some(&tail) = text.get(self.pos).filter(|&&b| Self::is_delim(b)) {
+                self.pos += 1;
+                if tail == b'\n' {
+                    self.newlines += 1;
+                    return LineEnd::Newline;
+                }
+            }
+        }
+    }
+}
+
+fn prepare(text: &str, mode: CommentMode) -> Cow<'_, str> {
     match mode {
-        CommentMode::Ipvsadm => text.to_owned(),
+        CommentMode::Ipvsadm => Cow::Borrowed(text),
         CommentMode::Restore => {
             // Removed lines are blanked rather than dropped, to keep the line numbers.
             let mut s: String = text
@@ -207,7 +327,7 @@ fn prepare(text: &str, mode: CommentMode) -> String {
                 s.pop();
             }
             s.push('\n');
-            s
+            Cow::Owned(s)
         }
     }
 }
@@ -239,8 +359,8 @@ pub enum RestoreItem {
 
 /// [`restore`] one line at a time, so that a caller can start carrying out the first commands
 /// while later lines are still being parsed (ipvsadm-rs parses on one thread and sends on
-/// another). The text is split into lines at once; each line is parsed when the iterator
-/// reaches it.
+/// another). Each line is read and parsed when the iterator reaches it; lines as `ipvsadm -S`
+/// writes them take the parser's fast path (see [`Parser::parse`]), without copying a word.
 ///
 /// ```
 /// use ipvs_core::ipvsadm::cmdline::Parser;
@@ -251,34 +371,87 @@ pub enum RestoreItem {
 /// assert!(matches!(items[1], RestoreItem::Fatal(_))); // -X ends it: -C is never reached
 /// assert_eq!(items.len(), 2);
 /// ```
-pub fn restore_items<'p, 'r: 'p>(
-    text: &str,
+pub fn restore_items<'a>(
+    text: &'a str,
     mode: CommentMode,
-    parser: &'p Parser<'r>,
-) -> impl Iterator<Item = RestoreItem> + 'p {
-    let lines = tokenize(prepare(text, mode).as_bytes());
-    let mut ended = false;
-    lines.into_iter().map_while(move |(line, args)| {
-        if ended {
+    parser: &'a Parser<'_>,
+) -> impl Iterator<Item = RestoreItem> + 'a {
+    RestoreItems {
+        text: prepare(text, mode),
+        reader: Reader::default(),
+        words: Vec::new(),
+        parser,
+        ended: false,
+    }
+}
+
+/// The iterator of [`restore_items`].
+struct RestoreItems<'a, 'r> {
+    text: Cow<'a, str>,
+    reader: Reader,
+    /// The current line's words, as byte ranges of `text` (kept to reuse the allocation).
+    words: Vec<(usize, usize)>,
+    parser: &'a Parser<'r>,
+    ended: bool,
+}
+
+impl Iterator for RestoreItems<'_, '_> {
+    type Item = RestoreItem;
+
+    fn next(&mut self) -> Option<RestoreItem> {
+        if self.ended {
             return None;
         }
-        Some(match parser.parse(&args) {
+        let text: &str = &self.text;
+        let line = self.reader.next_line(text.as_bytes(), &mut self.words)?;
+        let args: Words;
+        let parsed = {
+            /// Lines with up to this many words are parsed from the text itself.
+            const INLINE: usize = 32;
+            let mut inline = [""; INLINE];
+            let whole = self.words.len() <= INLINE
+                && self.words.iter().zip(inline.iter_mut()).all(|(&(a, b), slot)| match text.get(a..b) {
+                    Some(w) => {
+                        *slot = w;
+                        true
+                    }
+                    // A word cut inside a character (at 4096 bytes): read as ipvsadm's
+                    // reader passes it on, lossily, below.
+                    None => false,
+                });
+            if whole {
+                let words = inline.get(..self.words.len()).unwrap_or_default();
+                args = Words::of_words(words);
+                self.parser.parse_strs(words)
+            } else {
+                let bytes = text.as_bytes();
+                let owned: Vec<String> = self
+                    .words
+                    .iter()
+                    .map(|&(a, b)| String::from_utf8_lossy(bytes.get(a..b).unwrap_or_default()).into_owned())
+                    .collect();
+                args = owned.iter().collect();
+                let words: Vec<&str> = owned.iter().map(String::as_str).collect();
+                self.parser.parse_strs(&words)
+            }
+        };
+        Some(match parsed {
             Ok(Command::Restore) => {
-                ended = true;
-                let error = CmdError::TryHelp { program: parser.program_name().to_owned() };
+                self.ended = true;
+                let error = CmdError::TryHelp { program: self.parser.program_name().to_owned() };
                 RestoreItem::Fatal(RuleError { line, error })
             }
             Ok(command) => {
-                ended = matches!(command, Command::Help | Command::Version);
+                self.ended = matches!(command, Command::Help | Command::Version);
                 RestoreItem::Line(RuleLine { line, args, command })
             }
             Err(error) if error.ends_restore() => {
-                ended = true;
+                self.ended = true;
                 RestoreItem::Fatal(RuleError { line, error })
             }
             Err(error) => RestoreItem::Skipped(RuleError { line, error }),
         })
-    })
+    }
 }
 
 /// Parses rules text, failing on the first line that does not parse (a stricter reading than
