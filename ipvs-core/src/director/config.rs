@@ -589,17 +589,37 @@ pub struct MemorySource {
 
 impl MemorySource {
     /// An empty source (every read fails with `NotFound`).
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{MemorySource, Source};
+    /// let err = MemorySource::new().read("/etc/keepalived/keepalived.conf".as_ref()).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// ```
     pub fn new() -> Self {
         MemorySource::default()
     }
 
     /// The same source with one more file.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{MemorySource, Source};
+    /// let src = MemorySource::new().with("/a.conf", "! a");
+    /// assert_eq!(src.read("/a.conf".as_ref()).unwrap(), "! a");
+    /// ```
     pub fn with(mut self, path: impl Into<PathBuf>, contents: impl Into<String>) -> Self {
         self.insert(path, contents);
         self
     }
 
     /// Adds or replaces a file.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{MemorySource, Source};
+    /// let mut src = MemorySource::new();
+    /// src.insert("/a.conf", "! one");
+    /// src.insert("/a.conf", "! two");
+    /// assert_eq!(src.read("/a.conf".as_ref()).unwrap(), "! two");
+    /// ```
     pub fn insert(&mut self, path: impl Into<PathBuf>, contents: impl Into<String>) {
         self.files.insert(path.into(), contents.into());
     }

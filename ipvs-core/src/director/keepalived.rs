@@ -1,5 +1,5 @@
 //! `keepalived.conf` (its `virtual_server` part) into
-//! [`DirectorConfig`](super::config::DirectorConfig).
+//! [`DirectorConfig`].
 //!
 //! The file is read as keepalived 2.2 reads it (Debian's 2.2.7): `include` (globs, brace
 //! alternatives, relative to the including file), comments with `#` or `!`, conditional lines
@@ -122,6 +122,11 @@ pub struct Options {
 
 impl Options {
     /// The same options with a config id.
+    ///
+    /// ```
+    /// use ipvs_core::director::keepalived::Options;
+    /// assert_eq!(Options::default().with_config_id("lb1").config_id.as_deref(), Some("lb1"));
+    /// ```
     pub fn with_config_id(mut self, id: impl Into<String>) -> Self {
         self.config_id = Some(id.into());
         self
@@ -143,6 +148,16 @@ pub fn parse(path: &Path, source: &dyn Source) -> Result<DirectorConfig, ConfigE
 }
 
 /// [`parse`] with [`Options`].
+///
+/// ```
+/// use ipvs_core::director::config::MemorySource;
+/// use ipvs_core::director::keepalived::{self, Options};
+/// let src = MemorySource::new().with("/k.conf", "global_defs {\n  @lb2 lvs_sync_daemon eth1 VI_1\n}\n");
+/// let lb1 = keepalived::parse_with("/k.conf".as_ref(), &src, &Options::default().with_config_id("lb1")).unwrap();
+/// assert!(lb1.options.sync_daemon.is_none());
+/// let lb2 = keepalived::parse_with("/k.conf".as_ref(), &src, &Options::default().with_config_id("lb2")).unwrap();
+/// assert!(lb2.options.sync_daemon.is_some());
+/// ```
 pub fn parse_with(
     path: &Path,
     source: &dyn Source,

@@ -1,4 +1,4 @@
-//! `ldirectord.cf` into [`DirectorConfig`](super::config::DirectorConfig).
+//! `ldirectord.cf` into [`DirectorConfig`].
 //!
 //! Every directive of ldirectord's manual is read, globally and in `virtual` sections, with
 //! ldirectord's own rules (Debian's ldirectord 4.12, `/usr/sbin/ldirectord`): a virtual
@@ -78,7 +78,14 @@ use crate::dest::{Destination, ForwardMethod};
 use crate::error::{Field, ValidationError};
 use crate::service::{AddressFamily, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey};
 
-/// ldirectord's log file when `logfile` is not given.
+/// ldirectord's log file when `logfile` is not given (and `supervised` is not set).
+///
+/// ```
+/// use ipvs_core::director::config::{LogTarget, NumericNames};
+/// use ipvs_core::director::ldirectord::{self, DEFAULT_LOGFILE};
+/// let cfg = ldirectord::parse_str("ldirectord.cf".as_ref(), "", &NumericNames).unwrap();
+/// assert_eq!(cfg.options.log, LogTarget::File(DEFAULT_LOGFILE.into()));
+/// ```
 pub const DEFAULT_LOGFILE: &str = "/var/log/ldirectord.log";
 
 /// The most real servers one `real = a->b` range may give.
