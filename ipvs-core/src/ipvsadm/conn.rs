@@ -306,6 +306,11 @@ fn parse_fields(line: &str, lineno: usize) -> Result<(Connection, &str), ProcPar
     let client_addr = proc_addr(next("missing client address")?).ok_or(err("bad client address"))?;
     let client_port = proc_port(next("missing client port")?).ok_or(err("bad client port"))?;
     let virtual_addr = proc_addr(next("missing virtual address")?).ok_or(err("bad virtual address"))?;
+    // The kernel writes client and virtual addresses in the connection's family (only the
+    // real server's may differ); a line that mixes them cannot be written back as read.
+    if client_addr.is_ipv4() != virtual_addr.is_ipv4() {
+        return Err(err("client and virtual addresses of different families"));
+    }
     let virtual_port = proc_port(next("missing virtual port")?).ok_or(err("bad virtual port"))?;
     let dest_addr = proc_addr(next("missing destination address")?).ok_or(err("bad destination address"))?;
     let dest_port = proc_port(next("missing destination port")?).ok_or(err("bad destination port"))?;

@@ -213,6 +213,11 @@ pub fn parse_ip_vs(text: &str) -> Result<ProcIpVs, ProcParseError> {
         let mut i = 3;
         let onepacket = f.get(i) == Some(&"ops");
         if onepacket {
+            // The kernel writes "ops" only for IPv4 and firewall-mark services; on an IPv6
+            // line it could not be written back (found by the proc_ip_vs fuzz target).
+            if matches!(key, ProcServiceKey::Addr { addr: IpAddr::V6(_), .. }) {
+                return Err(err(n, "ops on an IPv6 service"));
+            }
             i += 1;
         }
         let persistence = if f.get(i) == Some(&"persistent") {

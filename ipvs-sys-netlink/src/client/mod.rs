@@ -89,6 +89,8 @@ mod backend;
 mod dump;
 mod errno;
 mod exchange;
+#[doc(hidden)]
+pub mod fuzzing;
 mod netns;
 mod options;
 mod proc;
