@@ -385,6 +385,20 @@ impl Destination {
                 reason: "remote checksum offload is only for GUE tunnels",
             });
         }
+        // ipvsadm refuses these ("Illegal '--tun-csum' option with the 'ipip' tunnel type",
+        // "Tunnel options conflict with forward method"); the kernel would store them unused.
+        if !self.tunnel.flags.is_empty() && self.tunnel.kind == TunnelType::Ipip {
+            return Err(ValidationError::Invalid {
+                field: Field::TunnelFlags,
+                reason: "an ipip tunnel has no checksum options",
+            });
+        }
+        if self.forward != ForwardMethod::Tunnel && self.tunnel != Tunnel::default() {
+            return Err(ValidationError::Invalid {
+                field: Field::TunnelType,
+                reason: "tunnel settings are only for tunnelling (-i) real servers",
+            });
+        }
         Ok(())
     }
 

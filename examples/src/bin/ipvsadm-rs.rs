@@ -376,7 +376,9 @@ fn errno(e: &Error) -> i32 {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args();
+    // Arguments are bytes, as C sees them: `std::env::args` would panic on one that is not
+    // UTF-8 (found by the bad-input catalogue); such bytes are read lossily.
+    let mut args = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_else(|| "ipvsadm".into());
     let args: Vec<String> = args.collect();
 
