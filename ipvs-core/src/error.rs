@@ -189,6 +189,11 @@ impl ValidationError {
     pub fn errno(&self) -> i32 {
         match self {
             ValidationError::OutOfRange { field: Field::Weight | Field::LowerThreshold, .. } => errno::ERANGE,
+            // The kernel finds no module for a name with bytes no scheduler or engine has
+            // (request_module fails): ENOENT, what ipvsadm reports for it.
+            ValidationError::BadName { field: Field::Scheduler | Field::PersistenceEngine, .. } => {
+                errno::ENOENT
+            }
             _ => errno::EINVAL,
         }
     }

@@ -340,6 +340,12 @@ impl Ctx {
             self.warn(format_args!("{}: {op}", strerror::message(Call::of(op), errno(e))));
             status = FAIL;
         }
+        if status != 0 {
+            // Undo what went through, so that refused rules leave the table as it was (an
+            // apply whose additions the kernel refused had already deleted services: found by
+            // the bad-input catalogue).
+            plan.rollback(&mut self.client, &report);
+        }
         status
     }
 
@@ -357,11 +363,13 @@ impl Ctx {
 }
 
 fn read_stdin(ctx: &mut Ctx) -> String {
-    let mut input = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+    // Bytes, as ipvsadm reads them; text that is not UTF-8 is read lossily (it was refused
+    // whole before, where ipvsadm goes on: found by the bad-input catalogue).
+    let mut input = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
         ctx.fatal(&format!("reading standard input: {e}"), FAIL);
     }
-    input
+    String::from_utf8(input).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// `--apply [--dry-run]`, in any order, and nothing else: the extension's command line.
