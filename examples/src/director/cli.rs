@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ipvs_core::director::config::{Dialect, DirectorConfig, OnStop};
+use ipvs_core::director::{keepalived, ldirectord};
 
 use super::daemon::Daemon;
 use super::log::Logger;
@@ -207,9 +208,11 @@ pub fn parse_director(args: &[OsString]) -> Result<Args, String> {
 
 /// Reads and parses `path` as `dialect` ("file:line: message" on error).
 pub fn load(dialect: Dialect, path: &Path) -> Result<DirectorConfig, String> {
-    let resolver = SystemResolver::new();
-    let _ = (&resolver, FsSource, dialect);
-    Err(format!("{}: the {dialect:?} parser is not available yet", path.display()))
+    let parsed = match dialect {
+        Dialect::Keepalived => keepalived::parse(path, &FsSource),
+        _ => ldirectord::parse(path, &FsSource, &SystemResolver::new()),
+    };
+    parsed.map_err(|e| e.to_string())
 }
 
 /// [`load`], with the command line's overrides applied (`-I`).

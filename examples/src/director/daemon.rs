@@ -30,7 +30,7 @@ use super::probe::{command, Prober};
 
 /// Reads and parses the configuration again (a reload): the configuration, or the errors to
 /// log (the old configuration stays).
-pub type Loader = Box<dyn FnMut() -> Result<DirectorConfig, String>>;
+pub type Loader = Box<dyn FnMut() -> Result<DirectorConfig, String> + Send>;
 
 /// How often the maintenance directory and (with `autoreload`) the configuration file are
 /// looked at.
@@ -316,25 +316,28 @@ impl<B: Backend> Daemon<B> {
     /// SIGUSR1 logs the status of every real server.
     pub async fn run(mut self) -> std::io::Result<Stopped> {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut hup = signal(SignalKind::hangup())?;
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
+        self.run_until(async {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+        .await
+    }
+
+    /// Runs until `stop` resolves, then leaves the table per [`OnStop`] (what [`Daemon::run`]
+    /// does on a signal; tests stop it this way). SIGHUP reloads, SIGUSR1 logs the status.
+    pub async fn run_until(
+        &mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<Stopped> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = signal(SignalKind::hangup())?;
         let mut usr1 = signal(SignalKind::user_defined1())?;
         let (tx, mut rx) = mpsc::unbounded_channel::<(ProbeId, Outcome)>();
-        let stopped = self
-            .event_loop(
-                &tx,
-                &mut rx,
-                async {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
-                    }
-                },
-                &mut hup,
-                &mut usr1,
-            )
-            .await;
+        let stopped = self.event_loop(&tx, &mut rx, stop, &mut hup, &mut usr1).await;
         self.stop();
         Ok(stopped)
     }
@@ -349,6 +352,7 @@ impl<B: Backend> Daemon<B> {
         usr1: &mut tokio::signal::unix::Signal,
     ) -> Stopped {
         self.log.info(&format!("starting: {} virtual services", self.director.config().virtuals.len()));
+        self.start_settings();
         self.feed_table();
         self.poll_files();
         self.drain_events();
@@ -401,6 +405,24 @@ impl<B: Backend> Daemon<B> {
         }
     }
 
+    /// The kernel settings a configuration asks for at start (keepalived's `lvs_timeouts`);
+    /// `lvs_sync_daemon` follows a VRRP instance, which keepalived's VRRP side runs: noted only.
+    fn start_settings(&mut self) {
+        let opts = self.director.config().options.clone();
+        if let Some(t) = &opts.timeouts {
+            match self.backend.set_timeouts(t) {
+                Ok(()) => self.log.info(&format!("ipvsadm --set {} {} {}", t.tcp, t.tcp_fin, t.udp)),
+                Err(e) => self.log.error(&format!("setting the connection timeouts: {e}")),
+            }
+        }
+        if let Some(sync) = &opts.sync_daemon {
+            self.log.info(&format!(
+                "{}: lvs_sync_daemon is left to keepalived's VRRP side (it follows a VRRP instance)",
+                sync.origin
+            ));
+        }
+    }
+
     /// Logs every real server's state.
     fn log_status(&self) {
         for v in self.director.status() {
@@ -420,6 +442,9 @@ impl<B: Backend> Daemon<B> {
 
     /// Leaves the table per the configuration's [`OnStop`].
     pub fn stop(&mut self) {
+        let now = self.now();
+        self.director.handle_stop(now);
+        self.drain_events();
         let keep = self.director.config().options.on_stop == OnStop::Keep;
         self.log.info(if keep {
             "stopping: the virtual services stay"

@@ -6,7 +6,8 @@
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
-use ipvs_core::director::config::Source;
+use ipvs_core::director::config::{NameResolver, Source};
+use ipvs_core::{AddressFamily, Protocol};
 
 /// Reads configuration files from the filesystem.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,6 +59,24 @@ impl SystemResolver {
     /// The port of service `name` for `protocol` (`tcp`, `udp`), from `/etc/services`.
     pub fn service(&self, name: &str, protocol: &str) -> Option<u16> {
         self.services.iter().find(|(n, _, p)| n == name && p == protocol).map(|(_, port, _)| *port)
+    }
+}
+
+impl NameResolver for SystemResolver {
+    fn host(&self, name: &str, family: AddressFamily) -> Option<IpAddr> {
+        let want_v6 = family == AddressFamily::Inet6;
+        SystemResolver::host(self, name).into_iter().find(|a| a.is_ipv6() == want_v6)
+    }
+
+    fn service(&self, name: &str, protocol: Option<Protocol>) -> Option<u16> {
+        match protocol {
+            Some(Protocol::Tcp) => SystemResolver::service(self, name, "tcp"),
+            Some(Protocol::Udp) => SystemResolver::service(self, name, "udp"),
+            Some(Protocol::Sctp) => SystemResolver::service(self, name, "sctp"),
+            Some(_) => None,
+            None => SystemResolver::service(self, name, "tcp")
+                .or_else(|| SystemResolver::service(self, name, "udp")),
+        }
     }
 }
 

@@ -32,9 +32,14 @@ pub async fn check(
     } else {
         urls
     };
-    let host = host.map(str::to_owned).unwrap_or_else(|| host_header(check.target, tls.is_some()));
+    let default_host = host.map(str::to_owned).unwrap_or_else(|| host_header(check.target, tls.is_some()));
     for url in urls {
-        fetch(check, tls.clone(), method, &host, url)
+        // keepalived's per-URL `virtualhost` is the Host header and, over TLS, the SNI name.
+        let (host, tls) = match &url.host {
+            Some(h) => (h.clone(), tls.clone().map(|(c, sni)| (c, sni.or(Some(h.as_str()))))),
+            None => (default_host.clone(), tls.clone()),
+        };
+        fetch(check, tls, method, &host, url)
             .await
             .map_err(|e| format!("{} {}: {e}", method_name(method), url.path))?;
     }
@@ -134,8 +139,10 @@ pub fn judge(url: &UrlCheck, status: u16, body: Option<&[u8]>) -> Result<(), Str
     let Some(body) = body else { return Ok(()) };
     if let Some(re) = &url.regex {
         let re = regex::bytes::Regex::new(re).map_err(|e| format!("bad regular expression: {e}"))?;
-        if !re.is_match(body) {
-            return Err(format!("body does not match /{}/", re.as_str()));
+        match (re.is_match(body), url.regex_no_match) {
+            (false, false) => return Err(format!("body does not match /{}/", re.as_str())),
+            (true, true) => return Err(format!("body matches /{}/ (regex_no_match)", re.as_str())),
+            _ => {}
         }
     }
     if let Some(want) = &url.digest {
@@ -175,6 +182,10 @@ mod tests {
         assert!(judge(&url, 200, Some(b"<p>web2</p>")).is_ok());
         assert!(judge(&url, 200, Some(b"sorry")).is_err());
         assert!(judge(&url, 200, None).is_ok(), "HEAD: status only");
+        url.regex_no_match = true;
+        assert!(judge(&url, 200, Some(b"sorry")).is_ok());
+        assert!(judge(&url, 200, Some(b"web2")).is_err());
+        url.regex_no_match = false;
         url.regex = None;
         url.digest = Some(md5_hex(b"web1\n").to_uppercase());
         assert!(judge(&url, 200, Some(b"web1\n")).is_ok());
