@@ -13,8 +13,8 @@
 //!
 //! * `parse`: the rules text into operations, as `ipvsadm-rs -R` reads standard input
 //!   (`rules::restore_items`, then `Command::to_operation`);
-//! * `encode`: the operations into the netlink requests the client sends (validation, the
-//!   request message, its bytes);
+//! * `encode`: the operations into the netlink requests the client sends (validation and
+//!   the request's bytes, as `Client::apply_all` writes them);
 //! * `plan`: the plan from the table to itself (what a no-op `ipvsadm-rs --apply` computes
 //!   after reading the kernel);
 //! * `decode`: the kernel's dump replies for the whole table (services with their statistics,
@@ -32,7 +32,8 @@ use ipvs_core::ipvsadm::list;
 use ipvs_core::ipvsadm::rules::{restore_items, CommentMode, RestoreItem, RuleSet};
 use ipvs_core::ipvsadm::NumericResolver;
 use ipvs_core::{AddressFamily, DestinationStatus, Operation, ServiceStatus};
-use ipvs_sys_netlink::codec::{encode_request_into, IpvsAttr, IpvsCmd, IpvsMessage, RequestHeader};
+use ipvs_sys_netlink::client::encode::encode_operation;
+use ipvs_sys_netlink::codec::{IpvsAttr, IpvsCmd, IpvsMessage, RequestHeader};
 use ipvs_sys_netlink::convert;
 use netlink_packet_core::{Emitable, NLM_F_ACK};
 
@@ -89,9 +90,8 @@ fn phase_encode(ops: &[Operation]) -> usize {
             if op.validate().is_err() {
                 continue;
             }
-            let Ok(msg) = convert::operation_message(op) else { continue };
             let header = RequestHeader { family_id: 0x23, flags: NLM_F_ACK, sequence: seq, port: 0 };
-            let _ = encode_request_into(&mut tx, &msg, header);
+            let _ = encode_operation(&mut tx, op, header);
         }
         bytes += black_box(&tx).len();
     }

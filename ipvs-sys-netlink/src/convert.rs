@@ -206,6 +206,25 @@ pub fn operation_message(op: &Operation) -> Result<IpvsMessage> {
     })
 }
 
+/// `Ok` for the operations [`operation_message`] turns into a request, its
+/// [`Error::NotSupported`] for the others, without building the request.
+pub fn check_supported(op: &Operation) -> Result<()> {
+    match op {
+        Operation::AddService(_)
+        | Operation::EditService(_)
+        | Operation::DeleteService(_)
+        | Operation::AddDestination(..)
+        | Operation::EditDestination(..)
+        | Operation::DeleteDestination(..)
+        | Operation::Flush
+        | Operation::Zero(_)
+        | Operation::SetTimeouts(_)
+        | Operation::StartDaemon(_)
+        | Operation::StopDaemon(_) => Ok(()),
+        _ => Err(Error::NotSupported),
+    }
+}
+
 /// Reads a request back into the operation it carries (the inverse of [`operation_message`]),
 /// the way the kernel reads it: a service nest gives its key and, for NEW/SET, its settings; a
 /// destination nest without ADDR_FAMILY takes the service's family.

@@ -899,7 +899,7 @@ fn scenario_files(name: &str) -> (Scenario, String, String) {
     let flows_text = std::fs::read_to_string(&fp).unwrap();
     let mut sc = Scenario::new(format!("schedsim scenario {name}"));
     for l in rules::parse_rules(&rules_text, rules::CommentMode::Restore, &cmdline::Parser::new()).unwrap() {
-        sc.steps.push(flows::Step::Ipvsadm(l.args));
+        sc.steps.push(flows::Step::Ipvsadm(l.args.to_vec()));
     }
     for (i, raw) in flows_text.lines().enumerate() {
         let body = raw.split('#').next().unwrap_or("").trim();

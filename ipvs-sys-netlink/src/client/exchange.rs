@@ -10,8 +10,9 @@
 //! an `ENOBUFS` to [`Exchange::handle_overrun`], and a receive that found nothing to
 //! [`Exchange::silence`].
 
-use ipvs_core::{Error, Result};
+use ipvs_core::{Error, Operation, Result};
 
+use super::encode::encode_operation;
 use super::errno;
 use crate::codec::consts::{NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR};
 use crate::codec::{encode_request_into, Frames, IpvsCmd, IpvsMessage, MessageBody, RequestHeader};
@@ -161,6 +162,37 @@ impl Exchange {
         Ok(Exchange { open: slots.len(), slots, first_seq, overrun: false, family_id, port })
     }
 
+    /// [`Exchange::encode`] for table changes (each expecting an acknowledgement), written
+    /// straight into `tx` ([`encode_operation`]). Encodes as many of `ops` as fit in
+    /// `max_bytes` (at least one); the caller sends the rest later. Returns the exchange and
+    /// how many operations it holds.
+    pub(crate) fn encode_ops(
+        ops: &[&Operation],
+        max_bytes: usize,
+        family_id: u16,
+        port: u32,
+        next_seq: &mut u32,
+        tx: &mut Vec<u8>,
+    ) -> Result<(Exchange, usize)> {
+        tx.clear();
+        let first_seq = *next_seq;
+        let mut slots = Vec::with_capacity(ops.len());
+        for op in ops {
+            let sequence = *next_seq;
+            let before = tx.len();
+            let header = RequestHeader { family_id, flags: NLM_F_ACK, sequence, port: 0 };
+            encode_operation(tx, op, header)?;
+            if !slots.is_empty() && tx.len() > max_bytes {
+                tx.truncate(before);
+                break;
+            }
+            *next_seq = next_seq.wrapping_add(1);
+            slots.push(Slot::new(sequence, op_cmd(op), Kind::Ack));
+        }
+        let n = slots.len();
+        Ok((Exchange { open: n, slots, first_seq, overrun: false, family_id, port }, n))
+    }
+
     /// Whether every request has its answer.
     pub(crate) fn done(&self) -> bool {
         self.open == 0
@@ -295,4 +327,24 @@ pub(crate) fn failed(reqs: &[(&IpvsMessage, Kind)], e: &Error) -> Vec<Slot> {
             s
         })
         .collect()
+}
+
+/// The command of the request for `op` (what [`convert::operation_message`] would give).
+///
+/// [`convert::operation_message`]: crate::convert::operation_message
+pub(crate) fn op_cmd(op: &Operation) -> IpvsCmd {
+    match op {
+        Operation::AddService(_) => IpvsCmd::NewService,
+        Operation::EditService(_) => IpvsCmd::SetService,
+        Operation::DeleteService(_) => IpvsCmd::DelService,
+        Operation::AddDestination(..) => IpvsCmd::NewDest,
+        Operation::EditDestination(..) => IpvsCmd::SetDest,
+        Operation::DeleteDestination(..) => IpvsCmd::DelDest,
+        Operation::Flush => IpvsCmd::Flush,
+        Operation::Zero(_) => IpvsCmd::Zero,
+        Operation::SetTimeouts(_) => IpvsCmd::SetConfig,
+        Operation::StartDaemon(_) => IpvsCmd::NewDaemon,
+        Operation::StopDaemon(_) => IpvsCmd::DelDaemon,
+        _ => IpvsCmd::from(0),
+    }
 }

@@ -87,10 +87,10 @@
 
 mod backend;
 mod dump;
+#[doc(hidden)]
+pub mod encode;
 mod errno;
 mod exchange;
-#[doc(hidden)]
-pub mod fuzzing;
 mod netns;
 mod options;
 mod proc;
@@ -105,7 +105,6 @@ mod tests;
 use std::fmt;
 use std::ops::ControlFlow;
 
-use netlink_packet_core::Emitable;
 use std::time::Duration;
 
 use ipvs_core::ipvsadm::conn::{parse_conn, parse_conn_sync, Connection, SyncConnection};
@@ -530,23 +529,43 @@ impl Client {
     /// the send itself failed).
     fn exchange(&mut self, on: On, reqs: &[(&IpvsMessage, Kind)]) -> (Vec<Slot>, Option<Error>) {
         let mut tx = std::mem::take(&mut self.tx);
-        let chan = match (on, self.verify.as_mut()) {
-            (On::Verify, Some(v)) => v,
-            _ => &mut self.main,
-        };
-        let port = chan.sock.port();
-        let mut ex = match Exchange::encode(reqs, self.family_id, port, &mut self.next_seq, &mut tx) {
+        let port = self.channel(on).sock.port();
+        let ex = match Exchange::encode(reqs, self.family_id, port, &mut self.next_seq, &mut tx) {
             Ok(ex) => ex,
             Err(e) => {
                 self.tx = tx;
                 return (exchange::failed(reqs, &e), Some(e));
             }
         };
+        let cmd = reqs.first().map_or(IpvsCmd::from(0), |(m, _)| m.cmd);
+        self.run_exchange(on, ex, tx, cmd)
+    }
+
+    /// The socket `on` stands for (the main one when there is no verifying socket).
+    fn channel(&mut self, on: On) -> &mut Channel {
+        match (on, self.verify.as_mut()) {
+            (On::Verify, Some(v)) => v,
+            _ => &mut self.main,
+        }
+    }
+
+    /// Sends the requests encoded in `tx` for `ex` and reads until each has its answer (see
+    /// [`Client::exchange`]); `cmd` names the first request in a send error.
+    fn run_exchange(
+        &mut self,
+        on: On,
+        mut ex: Exchange,
+        tx: Vec<u8>,
+        cmd: IpvsCmd,
+    ) -> (Vec<Slot>, Option<Error>) {
+        let chan = match (on, self.verify.as_mut()) {
+            (On::Verify, Some(v)) => v,
+            _ => &mut self.main,
+        };
         record(&mut self.recording, Direction::Sent, &tx);
         let sent = chan.sock.send(&tx);
         self.tx = tx;
         if let Err(e) = sent {
-            let cmd = reqs.first().map_or(IpvsCmd::from(0), |(m, _)| m.cmd);
             let e = errno::io(&e, errno::describe(cmd));
             ex.fail_all(&Error::not_sent(e.clone()));
             return (ex.into_slots(), Some(e));
@@ -614,30 +633,45 @@ impl Client {
             return out;
         }
         let mut out: Vec<Option<Result<()>>> = vec![None; ops.len()];
-        let mut queued: Vec<(usize, IpvsMessage)> = Vec::with_capacity(ops.len());
+        let mut queued: Vec<(usize, &Operation)> = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
-            match op.validate().map_err(Error::from).and_then(|()| convert::operation_message(op)) {
-                Ok(msg) => queued.push((i, msg)),
+            match op.validate().map_err(Error::from).and_then(|()| convert::check_supported(op)) {
+                Ok(()) => queued.push((i, op)),
                 Err(e) => out[i] = Some(Err(e)),
             }
         }
         let mut rest = queued.as_slice();
+        let mut window_ops: Vec<&Operation> = Vec::with_capacity(self.window.min(rest.len()));
         while !rest.is_empty() {
-            // Cut a window: at most `window` requests and MAX_BATCH_BYTES bytes (at least one).
-            let mut n = 0;
-            let mut bytes = 0;
-            for (_, m) in rest.iter().take(self.window) {
-                bytes += m.buffer_len() + crate::codec::NLMSG_HDRLEN + crate::codec::GENL_HDRLEN;
-                if n > 0 && bytes > options::MAX_BATCH_BYTES {
+            // A window: at most `window` requests and MAX_BATCH_BYTES bytes (at least one),
+            // encoded straight into the send buffer.
+            window_ops.clear();
+            window_ops.extend(rest.iter().take(self.window).map(|(_, op)| *op));
+            let mut tx = std::mem::take(&mut self.tx);
+            let port = self.main.sock.port();
+            let encoded = Exchange::encode_ops(
+                &window_ops,
+                options::MAX_BATCH_BYTES,
+                self.family_id,
+                port,
+                &mut self.next_seq,
+                &mut tx,
+            );
+            let (ex, n) = match encoded {
+                Ok(x) => x,
+                Err(e) => {
+                    self.tx = tx;
+                    for (i, _) in rest {
+                        out[*i] = Some(Err(e.clone()));
+                    }
                     break;
                 }
-                n += 1;
-            }
-            let (window, later) = rest.split_at(n);
-            let msgs: Vec<IpvsMessage> = window.iter().map(|(_, m)| m.clone()).collect();
-            let (results, transport) = self.send_window(&msgs);
-            for ((i, _), r) in window.iter().zip(results) {
-                out[*i] = Some(r);
+            };
+            let (window, later) = rest.split_at(n.min(rest.len()));
+            let cmd = window.first().map_or(IpvsCmd::from(0), |(_, op)| exchange::op_cmd(op));
+            let (slots, transport) = self.run_exchange(On::Main, ex, tx, cmd);
+            for ((i, _), slot) in window.iter().zip(slots) {
+                out[*i] = Some(slot.into_result().map(drop));
             }
             if let Some(e) = transport {
                 // The rest was never sent: it changed nothing.
