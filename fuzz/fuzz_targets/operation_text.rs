@@ -16,6 +16,12 @@ use libfuzzer_sys::fuzz_target;
 /// is not written and the kernel's `Local` and `Bypass` methods have no switch.
 fn expressible(op: &Operation) -> Operation {
     let mut op = op.clone();
+    // ipvsadm reads `-Z` of the all-zero address and port as "zero everything".
+    if let Operation::Zero(Some(ServiceKey::Addr { addr, port: 0, .. })) = &op {
+        if addr.is_unspecified() {
+            op = Operation::Zero(None);
+        }
+    }
     if let Operation::AddService(s) | Operation::EditService(s) = &mut op {
         // `-S` writes -M only for a persistent service (as ipvsadm does).
         if !s.is_persistent() {
