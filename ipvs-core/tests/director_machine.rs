@@ -536,6 +536,11 @@ fn dynamic_weights_set_the_weight_until_the_check_fails() {
             }
         });
         tables.push(s.table()[0].clone());
+        if step == 4 {
+            // Down: the dynamic weight is given back at once.
+            let st = &s.d.status()[0].reals[0];
+            assert_eq!((st.weight, st.checks[0].dynamic_weight), (2, None));
+        }
     }
     assert_eq!(
         tables,
@@ -736,8 +741,13 @@ fn weighted_quorum_with_hysteresis() {
     // .1 back: 3 < 4+1: still lost.
     s.run_with(t(30), &[("192.168.1.3:80", down("x"))]);
     assert_eq!(s.table(), [["127.0.0.1:80=5"]]);
-    // .3 back: 6 >= 5: gained; everything live back in.
-    s.run(t(40), |_, _| up());
+    // .2 down (live weight 1), then .3 up: 1+3 = 4 reaches the quorum but not 4+1: still lost.
+    s.run_with(t(40), &[("192.168.1.3:80", down("x")), ("192.168.1.2:80", down("x"))]);
+    s.run_with(t(50), &[("192.168.1.2:80", down("x"))]);
+    assert_eq!(s.d.status()[0].live_weight, 4);
+    assert_eq!(s.table(), [["127.0.0.1:80=5"]]);
+    // All back: 6 >= 5: gained; everything live back in.
+    s.run(t(60), |_, _| up());
     assert_eq!(s.table(), std::slice::from_ref(&all));
     assert_eq!(s.runs(), ["/down", "/up"]);
     // With inhibit_on_failure the live servers are at weight 0 while the sorry server is in.
@@ -1135,4 +1145,48 @@ fn stop_keeps_or_removes_per_virtual_and_runs_omega_hooks() {
     assert_eq!(runs, ["/rs-down-2", "/q-down"], "only the servers that were up; b has no omega");
     assert_eq!(s.d.on_stop(), table[1..]);
     assert_eq!(s.d.desired(), table, "stopping changes no state");
+}
+
+#[test]
+fn a_large_configuration_runs_and_reloads() {
+    // keepalived #2318: 2,284 services with 37,298 real servers killed it on reload. Here 2,300
+    // services with 16 real servers each (36,800 checks), 30 s of probes, then a reload.
+    let addr = |i: u32| SocketAddr::new(std::net::Ipv4Addr::from(0xC0A8_0000 + i).into(), 80);
+    let mk = |n: u32| {
+        config(
+            (0..n)
+                .map(|v| {
+                    let reals = (0..16).map(|r| real(&addr(v * 16 + r).to_string(), 1)).collect();
+                    virt(
+                        &SocketAddr::new(std::net::Ipv4Addr::from(0x0A00_0000 + v).into(), 80).to_string(),
+                        reals,
+                    )
+                })
+                .collect(),
+        )
+    };
+    let cfg = mk(2300);
+    let mut d = Director::new(cfg.clone(), Time::ZERO, 5);
+    let mut now = Time::ZERO;
+    let mut probes = 0u64;
+    while let Some(next) = d.poll_timeout().filter(|&n| n <= t(30)) {
+        now = next;
+        d.handle_timeout(now);
+        while let Some(p) = d.poll_probe(now) {
+            probes += 1;
+            let o = if probes % 7 == 0 { Outcome::Down("refused".into()) } else { Outcome::Up };
+            d.handle_outcome(p.id, o, now);
+        }
+        while d.poll_event().is_some() {}
+    }
+    assert!(probes >= 36_800 * 3, "{probes}");
+    let before = d.desired();
+    let mut smaller = cfg;
+    smaller.virtuals.pop();
+    d.handle_reload(smaller, now);
+    while d.poll_event().is_some() {}
+    let after = d.desired();
+    assert_eq!(after.len(), 2299);
+    assert_eq!(d.owned().len(), 2300);
+    assert_eq!(plan(&before, &after).unwrap().len(), 1, "one service deleted, nothing else");
 }

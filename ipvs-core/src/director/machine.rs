@@ -405,6 +405,8 @@ pub struct Director {
     removed: Vec<ServiceKey>,
     /// The table [`Director::table_changed`] last saw.
     last_table: Option<Vec<(Service, Vec<Destination>)>>,
+    /// Whether every virtual service has settled (so [`Director::settle`] has nothing to do).
+    all_settled: bool,
 }
 
 impl Director {
@@ -431,7 +433,6 @@ impl Director {
                 reals: v.reals.iter().map(|r| RealState::start(r, v.start, now)).collect(),
                 quorum: false,
                 settled: false,
-                fallback_last: None,
             })
             .collect();
         let mut d = Director {
@@ -447,6 +448,7 @@ impl Director {
             maintenance: Vec::new(),
             removed: Vec::new(),
             last_table: None,
+            all_settled: false,
         };
         d.rebuild_runners(Vec::new(), now);
         d.settle(now, false);
@@ -602,7 +604,6 @@ impl Director {
                     reals: vcfg.reals.iter().map(|r| RealState::start(r, vcfg.start, now)).collect(),
                     quorum: false,
                     settled: false,
-                    fallback_last: None,
                 });
                 continue;
             };
@@ -686,6 +687,7 @@ impl Director {
         let configured: HashSet<ServiceKey> = self.config.virtuals.iter().map(|v| v.service.key).collect();
         self.removed.retain(|k| !configured.contains(k));
         self.virtuals = new_states;
+        self.all_settled = false;
         for (vi, real) in added {
             let message = match real {
                 None => "virtual service added (configuration reloaded)".to_string(),
@@ -1462,9 +1464,17 @@ impl Director {
     /// Decides the starting quorum of the virtual services that have not yet, and runs their
     /// start commands: those waiting for the kernel's table only when `force`.
     fn settle(&mut self, now: Time, force: bool) {
+        if self.all_settled {
+            return;
+        }
+        let mut all = true;
         for vi in 0..self.virtuals.len() {
             let vs = &self.virtuals[vi];
-            if vs.settled || (!force && vs.waits_for_table()) {
+            if vs.settled {
+                continue;
+            }
+            if !force && vs.waits_for_table() {
+                all = false;
                 continue;
             }
             let vcfg = &self.config.virtuals[vi];
@@ -1473,7 +1483,6 @@ impl Director {
             let vs = &mut self.virtuals[vi];
             vs.settled = true;
             vs.quorum = quorum;
-            vs.fallback_last = Some(!quorum);
             let vcfg = &self.config.virtuals[vi];
             let (hooks, key, sorry) = (vcfg.hooks.clone(), vcfg.service.key, vcfg.sorry.clone());
             if !quorum {
@@ -1495,6 +1504,7 @@ impl Director {
                 self.run(&hooks.quorum_down, Vec::new());
             }
         }
+        self.all_settled = all;
     }
 
     /// Moves the quorum of a settled virtual service on after a change: decisions and commands.
@@ -1529,12 +1539,10 @@ impl Director {
         let vs = &mut self.virtuals[vi];
         vs.quorum = quorum;
         let start = !quorum;
-        let run_fallback = vs.fallback_last != Some(start);
-        vs.fallback_last = Some(start);
         self.decide(now, vi, sorry, message);
-        if run_fallback {
-            self.run(&hooks.fallback_command, fallback_args(&key, start));
-        }
+        // Every change flips the quorum, so the command alternates start/stop as ldirectord's
+        // (which skips a run with the same argument as the last).
+        self.run(&hooks.fallback_command, fallback_args(&key, start));
         self.run(if quorum { &hooks.quorum_up } else { &hooks.quorum_down }, Vec::new());
     }
 }

@@ -175,8 +175,6 @@ pub(super) struct VirtualState {
     pub quorum: bool,
     /// Whether the starting quorum has been decided and its hooks run.
     pub settled: bool,
-    /// The argument `fallbackcommand` last ran with (`true`: `start`).
-    pub fallback_last: Option<bool>,
 }
 
 impl VirtualState {
