@@ -21,7 +21,8 @@
 //!     then handle_timeout(now) / handle_outcome / handle_reload + handle_table /
 //!     handle_maintenance
 //! }
-//! on stop: plan(kernel table of director.owned(), director.on_stop()) and apply it
+//! on stop: director.handle_stop(now); run its events (keepalived's omega hooks);
+//!          plan(kernel table of director.owned(), director.on_stop()) and apply it
 //! ```
 //!
 //! # The rules
@@ -75,6 +76,10 @@
 //! table shows after the last plan). New servers start as their [`StartState`] says. Removed
 //! services and servers disappear and the outcomes of their probes are ignored; the removed
 //! services stay in [`Director::owned`] until [`Director::handle_applied`].
+//!
+//! **Stop.** [`Director::on_stop`] is the table to leave: the services that stay
+//! ([`OnStop::Keep`], per service or for the whole director), the others deleted.
+//! [`Director::handle_stop`] queues the commands stopping runs (keepalived's `omega`).
 
 mod state;
 
