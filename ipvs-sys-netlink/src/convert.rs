@@ -312,14 +312,51 @@ fn fold_stat(s: &mut Stats, a: &StatsAttr) {
 
 /// The contents of a STATS or STATS64 nest, read straight into [`Stats`].
 fn stats_from_nest(value: &[u8], layout: StatsLayout, name: &str) -> Result<Stats> {
+    use crate::codec::consts::{IPVS_STATS_ATTR_INBYTES, IPVS_STATS_ATTR_OUTBYTES};
     let mut s = Stats::default();
     for attr in walk_attrs(value) {
-        let (_, attr) = attr.map_err(|e| decode(format!("{name}: {e}")))?;
+        let (kind, attr) = attr.map_err(|e| decode(format!("{name}: {e}")))?;
+        // The kernel's counters, of the width the layout gives them, read as they are (what
+        // the attribute parser below reads from them, without building the attribute).
+        let v = attr.get(4..).unwrap_or_default();
+        let wide = matches!(kind, IPVS_STATS_ATTR_INBYTES | IPVS_STATS_ATTR_OUTBYTES)
+            || layout == StatsLayout::Stats64;
+        let direct = match (wide, v.len()) {
+            (true, 8) => <[u8; 8]>::try_from(v).ok().map(u64::from_ne_bytes),
+            (false, 4) => <[u8; 4]>::try_from(v).ok().map(|b| u64::from(u32::from_ne_bytes(b))),
+            _ => None,
+        };
+        if let (Some(n), Some(field)) = (direct, stat_field(&mut s, kind)) {
+            *field = n;
+            continue;
+        }
         let a = StatsAttr::parse_with_param(&NlaBuffer::new(attr), layout)
             .map_err(|e| decode(format!("{name}: {e}")))?;
         fold_stat(&mut s, &a);
     }
     Ok(s)
+}
+
+/// The field of `s` that the statistics attribute `kind` fills, as [`fold_stat`] fills it.
+fn stat_field(s: &mut Stats, kind: u16) -> Option<&mut u64> {
+    use crate::codec::consts::{
+        IPVS_STATS_ATTR_CONNS, IPVS_STATS_ATTR_CPS, IPVS_STATS_ATTR_INBPS, IPVS_STATS_ATTR_INBYTES,
+        IPVS_STATS_ATTR_INPKTS, IPVS_STATS_ATTR_INPPS, IPVS_STATS_ATTR_OUTBPS, IPVS_STATS_ATTR_OUTBYTES,
+        IPVS_STATS_ATTR_OUTPKTS, IPVS_STATS_ATTR_OUTPPS,
+    };
+    Some(match kind {
+        IPVS_STATS_ATTR_CONNS => &mut s.conns,
+        IPVS_STATS_ATTR_INPKTS => &mut s.in_packets,
+        IPVS_STATS_ATTR_OUTPKTS => &mut s.out_packets,
+        IPVS_STATS_ATTR_INBYTES => &mut s.in_bytes,
+        IPVS_STATS_ATTR_OUTBYTES => &mut s.out_bytes,
+        IPVS_STATS_ATTR_CPS => &mut s.cps,
+        IPVS_STATS_ATTR_INPPS => &mut s.in_pps,
+        IPVS_STATS_ATTR_OUTPPS => &mut s.out_pps,
+        IPVS_STATS_ATTR_INBPS => &mut s.in_bps,
+        IPVS_STATS_ATTR_OUTBPS => &mut s.out_bps,
+        _ => return None,
+    })
 }
 
 /// The statistics attributes in the kernel's order (`ip_vs_genl_fill_stats{,64}`: conns,

@@ -173,7 +173,7 @@ impl Ctx {
             }
             Command::Save { numeric } => match self.client.services_with_destinations() {
                 Ok(table) => {
-                    let _ = write!(self.out, "{}", list::save(&table, numeric, Self::resolver(numeric)));
+                    self.emit(&list::save(&table, numeric, Self::resolver(numeric)));
                     0
                 }
                 Err(e) => self.fatal(&strerror::message(Call::GetServices, errno(&e)), 1),
@@ -224,7 +224,7 @@ impl Ctx {
         };
         match text {
             Ok(t) => {
-                let _ = write!(self.out, "{t}");
+                self.emit(&t);
                 0
             }
             Err(msg) => self.fatal(&msg, 1),
@@ -347,6 +347,13 @@ impl Ctx {
             plan.rollback(&mut self.client, &report);
         }
         status
+    }
+
+    /// Writes a whole listing to standard output in one write (after what is pending).
+    fn emit(&mut self, text: &str) {
+        // A write as large as the buffer or larger goes straight to standard output.
+        let _ = self.out.flush();
+        let _ = self.out.get_mut().lock().write_all(text.as_bytes());
     }
 
     /// Prints a message on standard error after what is pending on standard output, as

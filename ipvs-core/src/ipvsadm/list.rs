@@ -41,7 +41,30 @@ use crate::status::{DestinationStatus, Info, ServiceStatus, Stats, SyncDaemon, S
 struct SvcView<'a> {
     service: &'a Service,
     stats: Stats,
-    dests: Vec<DestView<'a>>,
+    dests: Dests<'a>,
+}
+
+/// A service's real servers, as a backend reports them or as configured.
+#[derive(Clone, Copy)]
+enum Dests<'a> {
+    Status(&'a [DestinationStatus]),
+    Config(&'a [Destination]),
+}
+
+impl<'a> Dests<'a> {
+    fn len(self) -> usize {
+        match self {
+            Dests::Status(d) => d.len(),
+            Dests::Config(d) => d.len(),
+        }
+    }
+
+    fn get(self, i: usize) -> Option<DestView<'a>> {
+        match self {
+            Dests::Status(d) => d.get(i).map(DestView::from_status),
+            Dests::Config(d) => d.get(i).map(DestView::from_config),
+        }
+    }
 }
 
 /// What ipvsadm knows of a real server when printing it.
@@ -68,6 +91,15 @@ impl<'a> DestView<'a> {
     fn from_config(d: &'a Destination) -> Self {
         DestView { dest: d, active: 0, inactive: 0, persist: 0, stats: Stats::default() }
     }
+}
+
+/// Buffers reused from one service to the next, so that a listing allocates nothing per line.
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<RawDest>,
+    order: Vec<u32>,
+    tmp: Vec<u32>,
+    dname: String,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -101,43 +133,76 @@ fn diff32(a: u32, b: u32) -> i32 {
 /// assert!(compare_services(&a, &b) > 0); // 10.0.0.1 - 192.168.0.1 wraps to a positive int
 /// ```
 pub fn compare_services(a: &ServiceKey, b: &ServiceKey) -> i32 {
-    struct Raw {
-        fwmark: u32,
-        af: u16,
-        protocol: u16,
-        words: [u32; 4],
-        port: u16,
-    }
-    let raw = |k: &ServiceKey| match k {
-        ServiceKey::Addr { protocol, addr, port } => Raw {
-            fwmark: 0,
-            af: AddressFamily::of(addr).to_raw(),
-            protocol: protocol.to_raw(),
-            words: addr_words(addr),
-            port: *port,
-        },
-        ServiceKey::Fwmark { mark, family } => {
-            Raw { fwmark: *mark, af: family.to_raw(), protocol: 0, words: [0; 4], port: 0 }
+    RawService::compare(&RawService::of(a), &RawService::of(b))
+}
+
+/// A service key as libipvs's comparator sees it.
+#[derive(Debug, Clone, Copy)]
+struct RawService {
+    fwmark: u32,
+    af: u16,
+    protocol: u16,
+    words: [u32; 4],
+    port: u16,
+}
+
+impl RawService {
+    fn of(k: &ServiceKey) -> Self {
+        match k {
+            ServiceKey::Addr { protocol, addr, port } => RawService {
+                fwmark: 0,
+                af: AddressFamily::of(addr).to_raw(),
+                protocol: protocol.to_raw(),
+                words: addr_words(addr),
+                port: *port,
+            },
+            ServiceKey::Fwmark { mark, family } => {
+                RawService { fwmark: *mark, af: family.to_raw(), protocol: 0, words: [0; 4], port: 0 }
+            }
         }
-    };
-    let (a, b) = (raw(a), raw(b));
-    let mut r = diff32(a.fwmark, b.fwmark);
-    if r != 0 {
-        return r;
     }
-    r = i32::from(a.af) - i32::from(b.af);
-    if r != 0 {
-        return r;
+
+    fn compare(a: &Self, b: &Self) -> i32 {
+        let mut r = diff32(a.fwmark, b.fwmark);
+        if r != 0 {
+            return r;
+        }
+        r = i32::from(a.af) - i32::from(b.af);
+        if r != 0 {
+            return r;
+        }
+        r = i32::from(a.protocol) - i32::from(b.protocol);
+        if r != 0 {
+            return r;
+        }
+        r = compare_words(a.af == AddressFamily::Inet6.to_raw(), &a.words, &b.words);
+        if r != 0 {
+            return r;
+        }
+        i32::from(a.port) - i32::from(b.port)
     }
-    r = i32::from(a.protocol) - i32::from(b.protocol);
-    if r != 0 {
-        return r;
+}
+
+/// A real-server key as libipvs's comparator sees it.
+#[derive(Debug, Clone, Copy)]
+struct RawDest {
+    v6: bool,
+    words: [u32; 4],
+    port: u16,
+}
+
+impl RawDest {
+    fn of(k: &DestinationKey) -> Self {
+        RawDest { v6: k.addr.is_ipv6(), words: addr_words(&k.addr), port: k.port }
     }
-    r = compare_words(a.af == AddressFamily::Inet6.to_raw(), &a.words, &b.words);
-    if r != 0 {
-        return r;
+
+    fn compare(a: &Self, b: &Self) -> i32 {
+        let r = compare_words(a.v6, &a.words, &b.words);
+        if r != 0 {
+            return r;
+        }
+        i32::from(a.port) - i32::from(b.port)
     }
-    i32::from(a.port) - i32::from(b.port)
 }
 
 fn compare_words(v6: bool, a: &[u32; 4], b: &[u32; 4]) -> i32 {
@@ -158,51 +223,72 @@ fn compare_words(v6: bool, a: &[u32; 4], b: &[u32; 4]) -> i32 {
 /// libipvs's `ipvs_cmp_dests`: by address (compared in the first one's family, with the same
 /// wrap-around as [`compare_services`]), then port.
 pub fn compare_dests(a: &DestinationKey, b: &DestinationKey) -> i32 {
-    let r = compare_words(a.addr.is_ipv6(), &addr_words(&a.addr), &addr_words(&b.addr));
-    if r != 0 {
-        return r;
-    }
-    i32::from(a.port) - i32::from(b.port)
+    RawDest::compare(&RawDest::of(a), &RawDest::of(b))
 }
 
 /// glibc's `qsort` for these element sizes: a top-down merge sort (first half `n / 2`), taking
 /// from the left run while the comparator says `<= 0`. With a consistent comparator this is a
 /// stable sort; with ipvsadm's wrapping comparators the exact algorithm decides the order.
-fn glibc_msort<T: Clone>(v: &mut [T], cmp: &dyn Fn(&T, &T) -> i32) {
+/// `tmp` is scratch space of `v.len()` elements (glibc's one temporary buffer).
+fn glibc_msort<T: Copy>(v: &mut [T], tmp: &mut [T], cmp: &impl Fn(&T, &T) -> i32) {
     let n = v.len();
-    if n <= 1 {
+    if n <= 1 || tmp.len() < n {
         return;
     }
     let n1 = n / 2;
     {
         let (a, b) = v.split_at_mut(n1);
-        glibc_msort(a, cmp);
-        glibc_msort(b, cmp);
+        glibc_msort(a, tmp, cmp);
+        glibc_msort(b, tmp, cmp);
     }
-    let mut out: Vec<T> = Vec::with_capacity(n);
-    let (mut i, mut j) = (0, n1);
+    let (mut i, mut j, mut k) = (0, n1, 0);
     while i < n1 && j < n {
         if cmp(&v[i], &v[j]) <= 0 {
-            out.push(v[i].clone());
+            tmp[k] = v[i];
             i += 1;
         } else {
-            out.push(v[j].clone());
+            tmp[k] = v[j];
             j += 1;
         }
+        k += 1;
     }
-    out.extend_from_slice(&v[i..n1]);
-    out.extend_from_slice(&v[j..]);
-    v.clone_from_slice(&out);
+    // What is left of the right run is in place already.
+    tmp[k..k + (n1 - i)].copy_from_slice(&v[i..n1]);
+    k += n1 - i;
+    v[..k].copy_from_slice(&tmp[..k]);
+}
+
+/// The order ipvsadm sorts `n` items in, given each item's comparator key: the items' indices,
+/// sorted.
+fn sorted_order<K: Copy>(keys: &[K], cmp: impl Fn(&K, &K) -> i32) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    let mut tmp = vec![0u32; keys.len()];
+    let key = |i: &u32| keys.get(*i as usize).copied();
+    glibc_msort(&mut order, &mut tmp, &|a: &u32, b: &u32| match (key(a), key(b)) {
+        (Some(a), Some(b)) => cmp(&a, &b),
+        _ => 0,
+    });
+    order
+}
+
+/// Puts `items` in `order` (a permutation of their indices).
+fn permute<T: Clone>(items: &mut [T], order: &[u32]) {
+    let copy: Vec<T> = order.iter().filter_map(|&i| items.get(i as usize).cloned()).collect();
+    if copy.len() == items.len() {
+        items.clone_from_slice(&copy);
+    }
 }
 
 /// Sorts items by their service key in ipvsadm's order (see [`compare_services`]).
 pub fn sort_services<T: Clone>(items: &mut [T], key: impl Fn(&T) -> ServiceKey) {
-    glibc_msort(items, &|a, b| compare_services(&key(a), &key(b)));
+    let keys: Vec<RawService> = items.iter().map(|t| RawService::of(&key(t))).collect();
+    permute(items, &sorted_order(&keys, RawService::compare));
 }
 
 /// Sorts items by their real-server key in ipvsadm's order (see [`compare_dests`]).
 pub fn sort_dests<T: Clone>(items: &mut [T], key: impl Fn(&T) -> DestinationKey) {
-    glibc_msort(items, &|a, b| compare_dests(&key(a), &key(b)));
+    let keys: Vec<RawDest> = items.iter().map(|t| RawDest::of(&key(t))).collect();
+    permute(items, &sorted_order(&keys, RawDest::compare));
 }
 
 /// The total order a consistent comparator would give (family, then address, then port), for
@@ -238,26 +324,47 @@ pub fn addr_port(
     numeric: bool,
     resolver: &dyn Resolver,
 ) -> String {
-    let numeric_addr = match addr {
-        IpAddr::V4(a) => a.to_string(),
-        IpAddr::V6(a) => inet_ntop6(a),
-    };
-    let (host, port_s) = if numeric {
-        (numeric_addr, port.to_string())
-    } else {
-        let host = resolver.host_name(*addr).unwrap_or(numeric_addr);
-        let name = match protocol {
-            Some(p @ (Protocol::Tcp | Protocol::Udp | Protocol::Sctp)) => resolver.service_name(port, p),
-            _ => None,
-        };
-        (host, name.unwrap_or_else(|| port.to_string()))
-    };
-    let mut s = match addr {
-        IpAddr::V4(_) => format!("{host}:{port_s}"),
-        IpAddr::V6(_) => format!("[{host}]:{port_s}"),
-    };
-    truncate_bytes(&mut s, 59);
+    let mut s = String::new();
+    addr_port_into(&mut s, addr, port, protocol, numeric, resolver);
     s
+}
+
+/// [`addr_port`] into `out` (cleared first), without allocating when numeric.
+fn addr_port_into(
+    out: &mut String,
+    addr: &IpAddr,
+    port: u16,
+    protocol: Option<Protocol>,
+    numeric: bool,
+    resolver: &dyn Resolver,
+) {
+    out.clear();
+    let v6 = addr.is_ipv6();
+    if v6 {
+        out.push('[');
+    }
+    let host = if numeric { None } else { resolver.host_name(*addr) };
+    match (host, addr) {
+        (Some(h), _) => out.push_str(&h),
+        (None, IpAddr::V4(a)) => {
+            let _ = write!(out, "{a}");
+        }
+        (None, IpAddr::V6(a)) => out.push_str(&inet_ntop6(a)),
+    }
+    out.push_str(if v6 { "]:" } else { ":" });
+    let name = match protocol {
+        Some(p @ (Protocol::Tcp | Protocol::Udp | Protocol::Sctp)) if !numeric => {
+            resolver.service_name(port, p)
+        }
+        _ => None,
+    };
+    match name {
+        Some(n) => out.push_str(&n),
+        None => {
+            let _ = write!(out, "{port}");
+        }
+    }
+    truncate_bytes(out, 59);
 }
 
 /// ipvsadm's `print_largenum`: 9 columns, scaled to K, M, G or T when large; with `exact`, the
@@ -457,7 +564,14 @@ fn title(f: &ListFormat, rule: bool) -> String {
 }
 
 /// Prints one service and its real servers (`print_service_entry`).
-fn service_entry(out: &mut String, v: &SvcView<'_>, f: &ListFormat, rule: bool, resolver: &dyn Resolver) {
+fn service_entry(
+    out: &mut String,
+    v: &SvcView<'_>,
+    f: &ListFormat,
+    rule: bool,
+    resolver: &dyn Resolver,
+    scratch: &mut Scratch,
+) {
     let s = v.service;
     let label = svc_label(&s.key, rule, f.numeric, resolver);
     let sched = sched_name(s);
@@ -510,14 +624,28 @@ fn service_entry(out: &mut String, v: &SvcView<'_>, f: &ListFormat, rule: bool, 
     }
     out.push('\n');
 
-    let mut dests = v.dests.clone();
+    let n = v.dests.len();
+    scratch.order.clear();
+    scratch.order.extend(0..n as u32);
     if !f.nosort {
-        sort_dests(&mut dests, |d| d.dest.key());
+        scratch.keys.clear();
+        scratch.keys.extend((0..n).filter_map(|i| v.dests.get(i)).map(|d| RawDest::of(&d.dest.key())));
+        scratch.tmp.clear();
+        scratch.tmp.resize(n, 0);
+        let keys = &scratch.keys;
+        glibc_msort(&mut scratch.order, &mut scratch.tmp, &|a: &u32, b: &u32| match (
+            keys.get(*a as usize),
+            keys.get(*b as usize),
+        ) {
+            (Some(a), Some(b)) => RawDest::compare(a, b),
+            _ => 0,
+        });
     }
     let proto = service_protocol(&s.key);
-    for e in &dests {
+    let mut dname = std::mem::take(&mut scratch.dname);
+    for e in scratch.order.iter().filter_map(|&i| v.dests.get(i as usize)) {
         let d = e.dest;
-        let mut dname = addr_port(&d.addr, d.port, proto, f.numeric, resolver);
+        addr_port_into(&mut dname, &d.addr, d.port, proto, f.numeric, resolver);
         if !rule && d.addr.is_ipv4() {
             truncate_bytes(&mut dname, 28);
         }
@@ -586,16 +714,13 @@ fn service_entry(out: &mut String, v: &SvcView<'_>, f: &ListFormat, rule: bool, 
             );
         }
     }
+    scratch.dname = dname;
 }
 
 fn views(services: &[(ServiceStatus, Vec<DestinationStatus>)]) -> Vec<SvcView<'_>> {
     services
         .iter()
-        .map(|(s, ds)| SvcView {
-            service: &s.service,
-            stats: s.stats,
-            dests: ds.iter().map(DestView::from_status).collect(),
-        })
+        .map(|(s, ds)| SvcView { service: &s.service, stats: s.stats, dests: Dests::Status(ds) })
         .collect()
 }
 
@@ -606,31 +731,23 @@ fn list_views(
     rule: bool,
     r: &dyn Resolver,
 ) -> String {
-    let mut out = String::new();
+    // About what `-S -n` takes per line, so that the text is written into one allocation.
+    let lines: usize = views.iter().map(|v| 1 + v.dests.len()).sum();
+    let mut out = String::with_capacity(lines * 56 + 256);
     if let Some(info) = header {
         let (a, b, c) = info.version_triple();
         let _ = writeln!(out, "IP Virtual Server version {a}.{b}.{c} (size={})", info.conn_tab_size as i32);
     }
-    if !f.nosort {
-        let mut idx: Vec<usize> = (0..views.len()).collect();
-        sort_services(&mut idx, |&i| views[i].service.key);
-        let sorted: Vec<SvcView<'_>> = idx
-            .iter()
-            .map(|&i| SvcView {
-                service: views[i].service,
-                stats: views[i].stats,
-                dests: views[i].dests.clone(),
-            })
-            .collect();
-        out.push_str(&title(f, rule));
-        for v in &sorted {
-            service_entry(&mut out, v, f, rule, r);
-        }
-        return out;
-    }
     out.push_str(&title(f, rule));
-    for v in views.iter() {
-        service_entry(&mut out, v, f, rule, r);
+    let order: Vec<u32> = if f.nosort {
+        (0..views.len() as u32).collect()
+    } else {
+        let keys: Vec<RawService> = views.iter().map(|v| RawService::of(&v.service.key)).collect();
+        sorted_order(&keys, RawService::compare)
+    };
+    let mut scratch = Scratch::default();
+    for v in order.iter().filter_map(|&i| views.get(i as usize)) {
+        service_entry(&mut out, v, f, rule, r, &mut scratch);
     }
     out
 }
@@ -654,13 +771,9 @@ pub fn list_service(
     format: &ListFormat,
     resolver: &dyn Resolver,
 ) -> String {
-    let v = SvcView {
-        service: &service.service,
-        stats: service.stats,
-        dests: dests.iter().map(DestView::from_status).collect(),
-    };
+    let v = SvcView { service: &service.service, stats: service.stats, dests: Dests::Status(dests) };
     let mut out = title(format, false);
-    service_entry(&mut out, &v, format, false, resolver);
+    service_entry(&mut out, &v, format, false, resolver, &mut Scratch::default());
     out
 }
 
@@ -684,11 +797,7 @@ pub fn save_rules(
     let f = ListFormat { numeric, ..ListFormat::default() };
     let mut v: Vec<SvcView<'_>> = services
         .iter()
-        .map(|(s, ds)| SvcView {
-            service: s,
-            stats: Stats::default(),
-            dests: ds.iter().map(DestView::from_config).collect(),
-        })
+        .map(|(s, ds)| SvcView { service: s, stats: Stats::default(), dests: Dests::Config(ds) })
         .collect();
     list_views(&mut v, None, &f, true, resolver)
 }
