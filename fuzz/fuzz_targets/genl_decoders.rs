@@ -16,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
     let codec = IpvsMessage::decode(data);
 
     let fast = convert::service_status_from_genl(data);
-    let slow = codec.as_ref().map_err(|_| ()).and_then(|m| convert::service_status_from_message(m).map_err(drop));
+    let slow =
+        codec.as_ref().map_err(|_| ()).and_then(|m| convert::service_status_from_message(m).map_err(drop));
     if slow.is_ok() {
         assert_eq!(fast.as_ref().ok(), slow.as_ref().ok(), "service: fast {fast:?} vs codec {slow:?}");
     }

@@ -15,8 +15,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(conns) = parse_conn_sync(text) {
         let again = conn_sync_text(&conns);
-        let back =
-            parse_conn_sync(&again).unwrap_or_else(|e| panic!("conn_sync_text does not parse: {e:?}\n{again}"));
+        let back = parse_conn_sync(&again)
+            .unwrap_or_else(|e| panic!("conn_sync_text does not parse: {e:?}\n{again}"));
         assert_eq!(back, conns, "parse(conn_sync_text(c)) != c");
     }
 });

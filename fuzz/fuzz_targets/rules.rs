@@ -22,7 +22,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(set) = RuleSet::from_text(text) {
         let saved = set.save(true);
-        let again = RuleSet::from_text(&saved).unwrap_or_else(|e| panic!("saved rules do not read: {e}\n{saved}"));
+        let again =
+            RuleSet::from_text(&saved).unwrap_or_else(|e| panic!("saved rules do not read: {e}\n{saved}"));
         assert_eq!(again.save(true), saved, "save(read(save(x))) != save(x)");
     }
 });

@@ -10,9 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use arbitrary::{Result, Unstructured};
 use ipvs_core::{
-    AddressFamily, Destination, DestinationKey, DestinationStatus, ForwardMethod, Netmask, Operation,
-    PeName, Protocol, Scheduler, Service, ServiceFlags, ServiceKey, ServiceStatus, Stats, SyncDaemon,
-    SyncRole, Timeouts, Tunnel, TunnelFlags, TunnelType,
+    AddressFamily, Destination, DestinationKey, DestinationStatus, ForwardMethod, Netmask, Operation, PeName,
+    Protocol, Scheduler, Service, ServiceFlags, ServiceKey, ServiceStatus, Stats, SyncDaemon, SyncRole,
+    Timeouts, Tunnel, TunnelFlags, TunnelType,
 };
 
 /// Addresses from a few small pools most of the time (so keys collide and families mix), any
@@ -64,9 +64,8 @@ fn name(u: &mut Unstructured<'_>, known: &[&str]) -> Result<String> {
 
 /// A scheduler: every kernel scheduler, or any name (so also too long, empty, with NUL).
 pub fn scheduler(u: &mut Unstructured<'_>) -> Result<Scheduler> {
-    let known = [
-        "rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "dh", "sh", "mh", "lblc", "lblcr", "twos",
-    ];
+    let known =
+        ["rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "dh", "sh", "mh", "lblc", "lblcr", "twos"];
     Ok(name(u, &known)?.parse().unwrap_or_default())
 }
 
@@ -119,7 +118,8 @@ pub fn tunnel(u: &mut Unstructured<'_>) -> Result<Tunnel> {
         _ => Tunnel::ipip(),
     };
     t.kind = kind;
-    t.flags = TunnelFlags::from_bits_retain(if u.arbitrary()? { u.int_in_range(0..=3)? } else { u.arbitrary()? });
+    t.flags =
+        TunnelFlags::from_bits_retain(if u.arbitrary()? { u.int_in_range(0..=3)? } else { u.arbitrary()? });
     Ok(t)
 }
 

@@ -10,6 +10,7 @@ use ipvs_core::{
 use netlink_packet_core::{NLMSG_DONE, NLMSG_ERROR};
 
 use super::exchange::{Entries, Kind, Slot};
+use super::options::{MAX_RECV_LEN, SKB_OVERHEAD};
 use super::transport::Received;
 use super::{errno, Client, On};
 use crate::codec::{Frames, IpvsAttr, IpvsCmd, IpvsMessage};
@@ -120,6 +121,32 @@ impl Reply {
     }
 }
 
+/// The netlink header before each generic-netlink payload.
+const NLMSG_HDRLEN: usize = 16;
+
+/// Where the chunks of a dump of messages of `lens` bytes start (entry indices, after the
+/// first), as `netlink_dump` fills them: each chunk takes messages while they fit its size,
+/// `first_chunk` bytes for the first (produced when the request arrives) and `size` for the
+/// others.
+pub(crate) fn predicted_starts(
+    lens: &[usize],
+    first_chunk: usize,
+    size: usize,
+) -> impl Iterator<Item = usize> + '_ {
+    let mut cap = first_chunk.max(1);
+    let mut used = 0;
+    lens.iter().enumerate().filter_map(move |(i, &len)| {
+        if used + len > cap && used > 0 {
+            cap = size.max(1);
+            used = len;
+            Some(i)
+        } else {
+            used += len;
+            None
+        }
+    })
+}
+
 /// Whether `a` comes before `b` in one chunk, given a reply's [`Reply::positions`].
 pub(crate) fn same_chunk(positions: &HashMap<&Identity, (usize, u32)>, a: &Identity, b: &Identity) -> bool {
     match (positions.get(a), positions.get(b)) {
@@ -210,22 +237,99 @@ impl Client {
         Ok(())
     }
 
+    /// Sizes the verifying socket for the read after `first` (a read of it in more than one
+    /// chunk) so that, as far as the kernel's way of filling chunks predicts, no chunk of that
+    /// read ends where one of `first` ends: of the sizes the socket can take (its length can
+    /// only grow; a fresh socket starts at `NLMSG_GOODSIZE`), the largest such (fewest
+    /// restarts of the kernel's walk). A wrong prediction only costs another read: every
+    /// boundary is still checked.
+    fn choose_verify_chunk(&mut self, first: &Reply) -> Result<()> {
+        let Some(v) = self.verify.as_ref() else { return Ok(()) };
+        // Where the first read's chunks start (entry indices).
+        let starts: HashSet<usize> = (1..first.entries.len())
+            .filter(|&i| first.chunk_of.get(i) != first.chunk_of.get(i - 1))
+            .collect();
+        let lens: Vec<usize> =
+            first.entries.iter().map(|m| (NLMSG_HDRLEN + m.len()).next_multiple_of(4)).collect();
+        let conflicts = |first_chunk: usize, size: usize| {
+            predicted_starts(&lens, first_chunk, size)
+                .map(|q| {
+                    2 * usize::from(starts.contains(&q))
+                        + usize::from(starts.contains(&(q + 1)))
+                        + usize::from(q > 0 && starts.contains(&(q - 1)))
+                })
+                .sum::<usize>()
+        };
+        let goodsize = super::socket::page_size().min(8192) - SKB_OVERHEAD;
+        let seen = v.seen;
+        let current = v.rx.len();
+        // (conflicts, reopen, size): the fewest conflicts, then no new socket, then the largest.
+        let mut best: Option<(usize, bool, usize)> = None;
+        let step = 256;
+        let low = self.chunks.verify_first.min(current);
+        let mut size = MAX_RECV_LEN;
+        while size >= low {
+            for reopen in [false, true] {
+                if !reopen && size < current {
+                    continue;
+                }
+                let first_chunk = if reopen { goodsize } else { seen.max(goodsize) };
+                let c = conflicts(first_chunk, size);
+                let better = match best {
+                    None => true,
+                    Some((bc, br, _)) => c < bc || (c == bc && !reopen && br),
+                };
+                if better {
+                    best = Some((c, reopen, size));
+                }
+            }
+            size -= step.min(size);
+        }
+        let Some((_, reopen, size)) = best else { return Ok(()) };
+        if reopen {
+            if let Some(open) = &self.reopen {
+                let fresh = open(&self.opts, size)?;
+                self.verify = Some(fresh);
+                return Ok(());
+            }
+        }
+        if let Some(v) = self.verify.as_mut() {
+            if size > v.rx.len() {
+                v.rx.resize(size, 0);
+            }
+        }
+        Ok(())
+    }
+
     /// The service dump, whole: see [`ClientOptions::verify_dumps`](super::ClientOptions::verify_dumps).
     ///
-    /// A service the kernel skipped at a chunk boundary of the first read lies between the two
+    /// Every read is on the verifying socket, with another chunk size each time (see
+    /// [`Client::next_verify_chunk`]). A service the kernel skipped at a chunk boundary of the
+    /// first read lies between the two
     /// entries around that boundary. A later read that has both of them in one chunk (produced
     /// in one go under the IPVS mutex) has every service that lies between them. So the dump is
-    /// read again on the verifying socket, with other chunk sizes each time (see
-    /// [`Client::next_verify_chunk`]), until every boundary of the first read is covered that
-    /// way (up to `dump_attempts` reads in all). Services that the last read lacks but an
+    /// read again until every boundary of the first read is covered that way (up to
+    /// `dump_attempts` reads in all; with no change meanwhile, the second read covers them,
+    /// as its chunks end elsewhere). Services that the last read lacks but an
     /// earlier one had are then read one by one (GET_SERVICE, pipelined): kept if they exist,
     /// dropped if not. Only the last read is decoded in full.
     pub(crate) fn service_dump(&mut self) -> Result<Vec<ServiceStatus>> {
         let req = IpvsMessage::new(IpvsCmd::GetService, vec![]);
-        let first = self.read(On::Main, &[(&req, Kind::Dump)])?.pop().unwrap_or_default();
-        if first.chunks <= 1 || self.verify.is_none() {
+        if self.verify.is_none() {
+            let first = self.read(On::Main, &[(&req, Kind::Dump)])?.pop().unwrap_or_default();
             return first.entries.decode(convert::service_status_from_genl);
         }
+        // Every read of the list goes through the verifying socket, whose chunks are large
+        // (few restarts of the kernel's walk, each from the start of its table) and of another
+        // size from one read to the next.
+        let first = self.read(On::Verify, &[(&req, Kind::Dump)])?.pop().unwrap_or_default();
+        if first.chunks <= 1 {
+            self.next_verify_chunk()?;
+            return first.entries.decode(convert::service_status_from_genl);
+        }
+        // The second read's chunk size is chosen so that none of its chunks ends where one of
+        // the first read's does: with no change meanwhile, it covers every boundary at once.
+        self.choose_verify_chunk(&first)?;
         let mut uncovered = first.boundaries();
         // Seen in an earlier read only, so far: (identity, entry).
         let mut extra: Vec<(Identity, Vec<u8>)> = Vec::new();
@@ -299,6 +403,7 @@ impl Client {
             _ => &mut self.main,
         };
         loop {
+            chan.seen = chan.seen.max(chan.rx.len());
             let len = match chan.sock.recv(&mut chan.rx, false) {
                 Ok(Received::Datagram { len, sender: 0 }) => len,
                 Ok(Received::Datagram { .. }) => continue,

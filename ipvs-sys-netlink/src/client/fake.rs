@@ -107,7 +107,7 @@ impl FakeKernel {
             dump: None,
             max_recv: 0,
         };
-        Channel { sock: Box::new(sock), rx: vec![0; rx_len] }
+        Channel { sock: Box::new(sock), rx: vec![0; rx_len], seen: 0 }
     }
 }
 

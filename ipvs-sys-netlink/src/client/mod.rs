@@ -91,6 +91,8 @@ mod dump;
 pub mod encode;
 mod errno;
 mod exchange;
+#[doc(hidden)]
+pub mod fuzzing;
 mod netns;
 mod options;
 mod proc;
@@ -207,7 +209,7 @@ impl Channel {
             .map_err(|e| errno::io(&e, "setting the netlink receive buffer"))?;
         Transport::set_timeout(&mut sock, opts.timeout)
             .map_err(|e| errno::io(&e, "setting the netlink receive timeout"))?;
-        Ok((Channel { sock: Box::new(sock), rx: vec![0; rx_len] }, granted))
+        Ok((Channel { sock: Box::new(sock), rx: vec![0; rx_len], seen: 0 }, granted))
     }
 }
 
@@ -497,6 +499,7 @@ impl Client {
         let chan = &mut self.main;
         chan.sock.send(&req).map_err(|e| errno::io(&e, CONTEXT))?;
         loop {
+            chan.seen = chan.seen.max(chan.rx.len());
             let len = match chan.sock.recv(&mut chan.rx, false).map_err(|e| errno::io(&e, CONTEXT))? {
                 Received::WouldBlock => return Err(Error::Timeout),
                 Received::Datagram { sender: 0, len } => len,
@@ -571,6 +574,7 @@ impl Client {
             return (ex.into_slots(), Some(e));
         }
         while !ex.done() {
+            chan.seen = chan.seen.max(chan.rx.len());
             let received = chan.sock.recv(&mut chan.rx, ex.nonblocking());
             let failure = match received {
                 Ok(Received::Datagram { len, sender }) => {

@@ -65,8 +65,9 @@ pub struct ClientOptions {
     /// dropped; a skipped entry cannot be seen in one read.
     ///
     /// With this option the dump is read again on a second socket whose chunks end at other
-    /// entries. For services, the reads (on that socket, with another chunk size each time) go
-    /// on until every chunk boundary of the first read falls inside one chunk of a later read
+    /// entries. For services, every read is on that socket, with another chunk size each time,
+    /// and the reads go on until every chunk boundary of the first read falls inside one chunk
+    /// of a later read
     /// (which then has whatever the first read skipped there), or
     /// [`dump_attempts`](Self::dump_attempts) reads; services that the last read lacks but an
     /// earlier one had are read one by one (GET_SERVICE, pipelined): kept if they exist,
@@ -75,10 +76,11 @@ pub struct ClientOptions {
     /// same entries, or [`Error::Interrupted`](ipvs_core::Error::Interrupted) after
     /// `dump_attempts` reads (only changes to that same service shift it).
     ///
-    /// A chunk holds 7.5 KiB on the main socket (about 25 services or 20 real servers), so
-    /// small tables are read once. The second socket is opened with the client, in the same
-    /// namespace, and carries nothing else; its chunks have other sizes, which change from one
-    /// check to the next, so that its chunk boundaries fall elsewhere (see [`ChunkSizes`]).
+    /// A chunk holds 7.5 KiB on the main socket (about 20 real servers) and 16 to 28 KiB on the
+    /// second one (about 50 to 90 services), so small tables are read once. The second socket
+    /// is opened with the client, in the same namespace, and carries nothing else; its chunks
+    /// change size from one read to the next, so that its chunk boundaries fall elsewhere (see
+    /// [`ChunkSizes`]): a table that does not change meanwhile is read twice.
     pub verify_dumps: bool,
 }
 
@@ -161,33 +163,25 @@ pub struct ChunkSizes {
 
 /// The kernel's overhead in a dump allocation (`SKB_DATA_ALIGN(sizeof(struct
 /// skb_shared_info))`, 320 bytes on 64-bit kernels).
-const SKB_OVERHEAD: usize = 320;
+pub(crate) const SKB_OVERHEAD: usize = 320;
 
 /// The largest receive length the kernel takes into account (`SKB_WITH_OVERHEAD(32768)`).
-const MAX_RECV_LEN: usize = 32768 - SKB_OVERHEAD;
+pub(crate) const MAX_RECV_LEN: usize = 32768 - SKB_OVERHEAD;
 
 impl ChunkSizes {
     /// The sizes for a kernel with pages of `page` bytes.
     ///
     /// With 4 KiB pages, the main socket reads 7680 bytes (a chunk in one 8 KiB allocation
-    /// with the kernel's overhead: Debian's kernels zero every allocation, so a larger chunk
-    /// costs more cleared memory, while a smaller one means more restarts of the service dump)
-    /// and the verifying socket 5120 to 7168 bytes in 1 KiB steps. With larger pages every
-    /// length must be at least 8192 bytes: the main socket reads 8192, the verifying one 9216
-    /// to 12288.
+    /// with the kernel's overhead: Debian's kernels zero every allocation, and a save makes one
+    /// real-server dump per service, so a larger chunk costs more cleared memory); with larger
+    /// pages every length must be at least 8192 bytes, and the main socket reads 8192. The
+    /// verifying socket, which reads the service list, reads 16 to 28 KiB in 4 KiB steps: a
+    /// service dump restarts its walk of the kernel's table from the start for every chunk,
+    /// so large chunks make it several times cheaper, and the few allocations cost little.
     pub fn for_page_size(page: usize) -> Self {
         let floor = page.clamp(4096, 8192);
-        if floor <= 4096 {
-            ChunkSizes { main: 7680, verify_first: 5120, verify_step: 1024, verify_max: 7168 }
-        } else {
-            let main = floor;
-            ChunkSizes {
-                main,
-                verify_first: main + 1024,
-                verify_step: 1024,
-                verify_max: (main + 4096).min(MAX_RECV_LEN),
-            }
-        }
+        let main = if floor <= 4096 { 7680 } else { floor };
+        ChunkSizes { main, verify_first: 16384, verify_step: 4096, verify_max: 28672 }
     }
 
     /// The sizes for the running kernel's page size.
@@ -234,6 +228,7 @@ mod tests {
     #[test]
     fn four_k_pages_keep_the_measured_sizes() {
         let c = ChunkSizes::for_page_size(4096);
-        assert_eq!((c.main, c.verify_first, c.verify_max), (7680, 5120, 7168));
+        assert_eq!((c.main, c.verify_first, c.verify_max), (7680, 16384, 28672));
+        assert_eq!(c.verify().collect::<Vec<_>>(), [16384, 20480, 24576, 28672]);
     }
 }

@@ -462,3 +462,81 @@ fn fake_kernel_answers_like_the_codec_expects() {
     );
     assert_eq!(convert::service_key_from_genl(&p).unwrap(), key(5));
 }
+
+/// The cheaper check: a listing of a table that does not change is read twice (the second
+/// read's chunk size chosen so that none of its chunks ends where one of the first read's
+/// does), however often it is listed, and its chunks are large. The table's entries are all of
+/// one size, where chunk sizes that are multiples of one another would end chunks at the same
+/// entries again and again.
+#[test]
+fn an_unchanged_listing_is_read_twice() {
+    let kernel = FakeKernel::new(table(1500, 0));
+    let mut c = client(&kernel, ClientOptions::default());
+    for round in 0..6 {
+        let before = kernel.lock().dumps;
+        assert_eq!(ports(&c.services().unwrap()), (1..=1500).collect::<Vec<_>>());
+        assert_eq!(kernel.lock().dumps - before, 2, "round {round}");
+    }
+}
+
+/// The kernel's chunking as the client predicts it is the fake kernel's (which fills chunks
+/// as `netlink_dump` does: the first at the socket's previous receive length, the others at
+/// the current one).
+#[test]
+fn predicted_chunk_starts_are_the_kernels() {
+    let kernel = FakeKernel::new(table(700, 0));
+    let mut c = client(&kernel, ClientOptions::default());
+    let req = IpvsMessage::new(IpvsCmd::GetService, vec![]);
+    for (first, size) in [(3776, 16384), (16384, 20480), (20480, 32448)] {
+        c.verify.as_mut().unwrap().rx.resize(size, 0);
+        let r = c.read(super::On::Verify, &[(&req, Kind::Dump)]).unwrap().pop().unwrap();
+        let lens: Vec<usize> = r.entries.iter().map(|m| (16 + m.len()).next_multiple_of(4)).collect();
+        let actual: Vec<usize> =
+            (1..r.entries.len()).filter(|&i| r.chunk_of[i] != r.chunk_of[i - 1]).collect();
+        let predicted: Vec<usize> = super::dump::predicted_starts(&lens, first, size).collect();
+        assert_eq!(predicted, actual, "first chunk {first}, then {size}");
+    }
+}
+
+/// A change during the second read (the first was whole): the second read skips a service,
+/// which the first had; it is read on its own and kept. With the check off, the same change
+/// during the only read loses a service (the control).
+#[test]
+fn a_shift_in_the_checking_read_is_repaired() {
+    // The control: unchecked, one service goes missing.
+    let kernel = FakeKernel::new(table(400, 0));
+    let mut done = false;
+    kernel.lock().faults.between_chunks = Some(Box::new(move |t: &mut MemoryBackend, chunk| {
+        if chunk == 0 && !done {
+            done = true;
+            t.delete_service(&key(1)).unwrap();
+        }
+    }));
+    let mut unchecked = client(&kernel, ClientOptions::default().verify_dumps(false));
+    let got = ports(&unchecked.services().unwrap());
+    let want: Vec<u16> = (2..=400).collect();
+    assert_ne!(got, want, "the control: an unchecked dump misses a service");
+    assert_eq!(got.len(), 399);
+
+    // Checked: the first read is whole; the change comes during the second.
+    let kernel = FakeKernel::new(table(400, 0));
+    let mut c = client(&kernel, ClientOptions::default());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let s = seen.clone();
+    let mut done = false;
+    kernel.lock().faults.between_chunks = Some(Box::new(move |t: &mut MemoryBackend, chunk| {
+        // Chunk 0 of each dump: the second dump is the checking read.
+        if chunk == 0 {
+            let n = s.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n == 1 && !done {
+                done = true;
+                t.delete_service(&key(1)).unwrap();
+            }
+        }
+    }));
+    // Port 1 was deleted during the listing: it may or may not be listed; every other is.
+    let got = ports(&c.services().unwrap());
+    let rest: Vec<u16> = got.iter().copied().filter(|p| *p != 1).collect();
+    assert_eq!(rest, want);
+    assert!(seen.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}

@@ -37,4 +37,8 @@ pub(crate) trait Transport: Send + fmt::Debug {
 pub(crate) struct Channel {
     pub(crate) sock: Box<dyn Transport>,
     pub(crate) rx: Vec<u8>,
+    /// The largest receive length used on the socket so far (0 before the first receive):
+    /// the size of the next dump's first chunk, which the kernel produces when the request
+    /// arrives (the later ones follow the receive length then in use).
+    pub(crate) seen: usize,
 }
