@@ -516,6 +516,27 @@ const COMMAND_OPTIONS: [&[u8; 34]; 14] = [
     b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // zero
 ];
 
+/// [`COMMAND_OPTIONS`] as bit masks of options: (compulsory, illegal, exclusive) per command.
+const OPTION_MASKS: [(u64, u64, u64); 14] = {
+    let mut masks = [(0u64, 0u64, 0u64); 14];
+    let mut c = 0;
+    while c < 14 {
+        let mut j = 0;
+        while j < 34 {
+            let bit = 1u64 << j;
+            match COMMAND_OPTIONS[c][j] {
+                b'+' => masks[c].0 |= bit,
+                b'x' => masks[c].1 |= bit,
+                b'1' => masks[c].2 |= bit,
+                _ => {}
+            }
+            j += 1;
+        }
+        c += 1;
+    }
+    masks
+};
+
 const TUN_NAMES: [&str; 3] = ["ipip", "gue", "gre"];
 /// The tunnel options checked per tunnel type, and for ipip, gue, gre whether each is
 /// compulsory, illegal, exclusive or optional (same key as `COMMAND_OPTIONS`).
@@ -923,7 +944,7 @@ fn simple_option<'a>(args: &[&'a str], i: &mut usize) -> Option<(Tag, Option<&'a
         _ => return None,
     };
     // popt expands `!#:+` in arguments: left to it.
-    let plain = |a: &str| !a.contains("!#:+");
+    let plain = |a: &str| !a.as_bytes().contains(&b'!') || !a.contains("!#:+");
     let arg = match def.arg {
         ArgKind::None => None,
         ArgKind::Required => {
@@ -1181,6 +1202,16 @@ impl<'p, 'r> State<'p, 'r> {
     }
 
     fn generic_opt_check(&self, cmd: usize) -> Result<(), CmdError> {
+        // No compulsory option missing, no illegal one, at most one of the exclusive ones: the
+        // walk below would find nothing.
+        if let Some(&(compulsory, illegal, exclusive)) = OPTION_MASKS.get(cmd) {
+            if self.options & illegal == 0
+                && self.options & compulsory == compulsory
+                && (self.options & exclusive).count_ones() <= 1
+            {
+                return Ok(());
+            }
+        }
         let row = COMMAND_OPTIONS[cmd];
         let command = CMD_NAMES[cmd];
         let mut last: Option<usize> = None;
