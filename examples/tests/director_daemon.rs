@@ -257,3 +257,56 @@ async fn a_hanging_server_does_not_delay_another() {
     stop_tx.send(()).unwrap();
     run.await.unwrap();
 }
+
+/// ldirectord's `readdquiescent`: a quiesced real server deleted by hand stays out (`no`, the
+/// default: the operator cut off its clients) or is put back at weight 0 (`yes`).
+async fn hand_deleted_quiesced_server(readd: bool) {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let up = serve(any, "web2", false).await;
+    let gone = TcpListener::bind(any).await.unwrap();
+    let dead = gone.local_addr().unwrap();
+    drop(gone);
+    let connect = Probe::Connect(Transport::Tcp);
+    let t = Duration::from_secs(2);
+    let mut cfg = config(
+        vec![real(dead, 1, connect.clone(), t), real(up.addr, 1, connect, t)],
+        None,
+        OnFailure::Quiesce,
+        StartState::Up,
+    );
+    cfg.options.readd_quiescent = readd;
+    let table = Shared::default();
+    let mut daemon = Daemon::new(
+        cfg,
+        table.clone(),
+        Logger::stderr("test", true),
+        Box::new(|| Err("no reload".into())),
+        None,
+    );
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run =
+        tokio::spawn(async move { daemon.run_until(async { stop_rx.await.unwrap_or(()) }).await.unwrap() });
+    let (d, u) = (dead.to_string(), up.addr.to_string());
+    let bound = Duration::from_secs(20);
+    until("the dead server quiesced", bound, || table.table() == rows(&[(&d, 0), (&u, 1)])).await;
+    table.with(|m| m.delete_destination(&vip(), &dead.into()).unwrap());
+    if readd {
+        until("put back at weight 0", bound, || table.table() == rows(&[(&d, 0), (&u, 1)])).await;
+    } else {
+        // Two polls of the table pass: it must stay out.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(table.table(), rows(&[(&u, 1)]));
+    }
+    stop_tx.send(()).unwrap();
+    run.await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn readdquiescent_no_leaves_a_hand_deleted_server_out() {
+    hand_deleted_quiesced_server(false).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn readdquiescent_yes_puts_it_back() {
+    hand_deleted_quiesced_server(true).await;
+}

@@ -32,8 +32,8 @@ use super::probe::{command, Prober};
 /// log (the old configuration stays).
 pub type Loader = Box<dyn FnMut() -> Result<DirectorConfig, String> + Send>;
 
-/// How often the maintenance directory and (with `autoreload`) the configuration file are
-/// looked at.
+/// How often the maintenance directory, (with `autoreload`) the configuration file and the
+/// services with quiesced real servers are looked at.
 const POLL: Duration = Duration::from_secs(1);
 
 /// After a failed apply, when to try again.
@@ -286,6 +286,36 @@ impl<B: Backend> Daemon<B> {
         }
     }
 
+    /// Reads back the services holding a quiesced real server (weight 0) and shows them to the
+    /// machine: one deleted by hand since is left out with `readdquiescent = no`, and added
+    /// back (weight 0) with `yes`, as ldirectord checks on every pass.
+    fn refresh_quiesced(&mut self) {
+        let keys: Vec<ServiceKey> = self
+            .director
+            .status()
+            .into_iter()
+            .filter(|v| v.reals.iter().any(|r| r.desired_weight == Some(0)))
+            .map(|v| v.key)
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        match self.read(&keys) {
+            Ok(table) => {
+                let now = self.now();
+                self.director.handle_table(&table, now);
+                if self.director.config().options.readd_quiescent {
+                    // Replanned at once: a missing quiesced server is added back.
+                    for k in &keys {
+                        self.applied.remove(k);
+                    }
+                    self.retry_at = Some(Instant::now());
+                }
+            }
+            Err(e) => self.log.error(&e),
+        }
+    }
+
     /// Looks at the maintenance directory and the configuration file (autoreload).
     fn poll_files(&mut self) {
         let opts = self.director.config().options.clone();
@@ -364,6 +394,7 @@ impl<B: Backend> Daemon<B> {
             if Instant::now() >= self.next_poll {
                 self.next_poll = Instant::now() + POLL;
                 self.poll_files();
+                self.refresh_quiesced();
             }
             while let Some(req) = self.director.poll_probe(now) {
                 self.log.debug(&format!("probe {:?} {:?} -> {}", req.id, req.probe, req.check.target));

@@ -58,7 +58,12 @@ pub struct DirectorConfig {
 impl DirectorConfig {
     /// An empty configuration of `dialect` with that tool's defaults.
     pub fn new(dialect: Dialect) -> Self {
-        DirectorConfig { dialect, virtuals: Vec::new(), options: GlobalOptions::new(dialect), warnings: Vec::new() }
+        DirectorConfig {
+            dialect,
+            virtuals: Vec::new(),
+            options: GlobalOptions::new(dialect),
+            warnings: Vec::new(),
+        }
     }
 }
 
