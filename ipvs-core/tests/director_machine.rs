@@ -1,7 +1,7 @@
-//! The director's state machine, rule by rule: the probe schedule (spread, warmup, interval,
-//! retry delay, deadlines, shared checks, ldirectord's `checktype = N`), the judgement
-//! (failures in a row, several checks, dynamic weights, start states, maintenance), the
-//! desired table (quiesce, sorry server by "any up" and by weighted quorum with hysteresis,
+//! The director's state machine, rule by rule: the probe schedule (start window, phase, warmup,
+//! interval, retry delay, deadlines, shared checks, ldirectord's `checktype = N`), the
+//! judgement (failures in a row, several checks, dynamic weights, start states, maintenance),
+//! the desired table (quiesce, sorry server by "any up" and by weighted quorum with hysteresis,
 //! `sorry_inhibit`), events and commands, reload, `owned`, stop, status, determinism.
 //!
 //! Every scenario runs on simulated time through [`Sim`], which answers probes as a test says.
@@ -175,6 +175,19 @@ impl Sim {
         self.now = end.max(self.now);
     }
 
+    /// Runs until `n` more probes have started (those answered at once, answered), or nothing
+    /// is left to do.
+    fn run_probes(&mut self, n: usize, mut reply: impl FnMut(&ProbeRequest, Time) -> Reply) {
+        let want = self.probes.len() + n;
+        while self.probes.len() < want {
+            let next =
+                [self.d.poll_timeout(), self.pending.keys().next().map(|k| k.0)].into_iter().flatten().min();
+            let Some(next) = next else { break };
+            self.now = next.max(self.now);
+            self.tick(&mut reply);
+        }
+    }
+
     /// Runs until `end` answering every probe of `addr` with `r`, the others up.
     fn run_with(&mut self, end: Time, answers: &[(&str, Reply)]) {
         let answers: Vec<(SocketAddr, Reply)> = answers.iter().map(|(a, r)| (sa(a), r.clone())).collect();
@@ -253,11 +266,11 @@ fn first_probes(d: &Director) -> Vec<u64> {
 // ---- the schedule ----
 
 #[test]
-fn first_probes_spread_over_the_interval_by_seed() {
+fn first_probes_spread_over_the_start_window_by_seed() {
     let reals: Vec<RealServer> = (1..=20).map(|i| real(&format!("192.168.1.{i}:80"), 1)).collect();
     let cfg = config(vec![virt("10.0.0.1:80", reals)]);
     let a = first_probes(&Director::new(cfg.clone(), Time::ZERO, 1));
-    assert!(a.iter().all(|&ms| ms < 10_000), "{a:?}");
+    assert!(a.iter().all(|&ms| ms < 1000), "{a:?}");
     let mut distinct = a.clone();
     distinct.sort();
     distinct.dedup();
@@ -279,8 +292,106 @@ fn warmup_delays_the_first_probe_further() {
         })
         .collect();
     let a = first_probes(&Director::new(config(vec![virt("10.0.0.1:80", reals)]), Time::ZERO, 3));
-    assert!(a.iter().all(|&ms| ms <= 110_000), "{a:?}");
+    assert!(a.iter().all(|&ms| ms < 101_000), "{a:?}");
     assert!(a.iter().any(|&ms| ms > 10_000), "warmup adds to the spread: {a:?}");
+}
+
+/// A check of `real` every `interval`.
+fn real_every(addr: &str, interval: Duration) -> RealServer {
+    let mut r = real(addr, 1);
+    r.checks[0].interval = interval;
+    r
+}
+
+#[test]
+fn first_probes_come_within_a_second_of_start_whatever_the_interval() {
+    // As ldirectord's first pass of checks and keepalived's 1 s bootstrap delay: not spread
+    // over keepalived's 60 s delay_loop.
+    let reals: Vec<RealServer> =
+        (1..=50).map(|i| real_every(&format!("192.168.1.{i}:80"), secs(60))).collect();
+    let cfg = config(vec![virt("10.0.0.1:80", reals.clone())]);
+    for seed in 0..5 {
+        let a = first_probes(&Director::new(cfg.clone(), Time::ZERO, seed));
+        assert!(a.iter().all(|&ms| ms < 1000), "seed {seed}: {a:?}");
+    }
+    // With warmup (keepalived's): within 1 s + warmup, and the warmup does spread them.
+    let warm: Vec<RealServer> = reals
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.checks[0].warmup = Some(secs(5));
+            r
+        })
+        .collect();
+    let a = first_probes(&Director::new(config(vec![virt("10.0.0.1:80", warm)]), Time::ZERO, 3));
+    assert!(a.iter().all(|&ms| ms < 6000), "{a:?}");
+    assert!(a.iter().any(|&ms| ms >= 1000), "warmup adds to the start window: {a:?}");
+    // A server added by a reload: its first probe within 1 s of the reload; the kept ones
+    // keep their schedule.
+    let mut d = Director::new(cfg.clone(), Time::ZERO, 1);
+    let before = first_probes(&d);
+    let mut more = cfg;
+    more.virtuals[0].reals.push(real_every("192.168.2.1:80", secs(60)));
+    d.handle_reload(more, t(100));
+    let after = first_probes(&d);
+    assert_eq!(after[..50], before[..], "kept checks keep their schedule");
+    assert!((100_000..101_000).contains(&after[50]), "the new server's first probe: {}", after[50]);
+}
+
+#[test]
+fn second_probes_spread_over_the_interval_then_every_interval() {
+    // 200 checks every 10 s, answered after 300 ms: the first probes all come in the first
+    // second; the second ones come within an interval of the first one's end, spread over it;
+    // after that, every interval.
+    let reals: Vec<RealServer> =
+        (1..=200).map(|i| real(&format!("192.168.{}.{}:80", i / 100, 1 + i % 100), 1)).collect();
+    let mut s = Sim::seeded(config(vec![virt("10.0.0.1:80", reals)]), 11);
+    s.run(t(40), |_, _| Reply::After(300, Outcome::Up));
+    let mut by_real: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (at, p) in &s.probes {
+        by_real.entry(p.real.to_string()).or_default().push(at.as_millis());
+    }
+    assert_eq!(by_real.len(), 200);
+    let mut gap_secs = std::collections::BTreeSet::new();
+    let mut second_secs = std::collections::BTreeSet::new();
+    for (real, times) in &by_real {
+        assert!(times.len() >= 4, "{real}: {times:?}");
+        assert!(times[0] < 1000, "{real}: first probe at {}", times[0]);
+        let end = times[0] + 300;
+        let gap = times[1] - end;
+        assert!(gap > 0 && gap <= 10_000, "{real}: second probe {gap} ms after the first ended");
+        gap_secs.insert(gap / 1000);
+        second_secs.insert(times[1] / 1000);
+        for w in times[1..].windows(2) {
+            assert_eq!(w[1] - w[0], 10_300, "{real}: steady state every interval: {times:?}");
+        }
+    }
+    assert!(gap_secs.len() >= 5, "phases spread over the interval: {gap_secs:?}");
+    assert!(second_secs.len() >= 5, "second probes not in lock-step: {second_secs:?}");
+    // Deterministic from the seed.
+    let again = {
+        let reals: Vec<RealServer> =
+            (1..=200).map(|i| real(&format!("192.168.{}.{}:80", i / 100, 1 + i % 100), 1)).collect();
+        let mut s2 = Sim::seeded(config(vec![virt("10.0.0.1:80", reals)]), 11);
+        s2.run(t(40), |_, _| Reply::After(300, Outcome::Up));
+        s2.probes.iter().map(|(at, p)| (*at, p.real)).collect::<Vec<_>>()
+    };
+    assert_eq!(again, s.probes.iter().map(|(at, p)| (*at, p.real)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_server_starting_down_is_in_after_its_first_check_within_a_second() {
+    // ldirectord: real servers start down until their first check passes; with a 60 s
+    // interval that check still comes at once.
+    let reals: Vec<RealServer> =
+        (2..=6).map(|i| real_every(&format!("192.168.1.{i}:80"), secs(60))).collect();
+    let mut v = virt("10.0.0.1:80", reals);
+    v.start = StartState::Down;
+    let mut s = Sim::new(config(vec![v]));
+    assert!(s.table()[0].is_empty());
+    s.run(Time::from_millis(1000), |_, _| up());
+    assert_eq!(s.table()[0].len(), 5, "all in within a second: {:?}", s.table());
+    assert!((0..5).all(|rj| s.health(0, rj) == Health::Up));
 }
 
 #[test]
@@ -288,9 +399,10 @@ fn probes_come_every_interval_after_the_previous_one_ends() {
     let mut s = Sim::new(config(vec![virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1)])]));
     s.run(t(60), |_, _| Reply::After(300, Outcome::Up));
     let times = s.probe_times("192.168.1.2:80");
-    assert!(times[0] < 10_000);
+    assert!(times[0] < 1000);
     let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.iter().all(|&g| g == 10_300), "interval after the 300 ms answer: {gaps:?}");
+    assert!(gaps[0] > 300 && gaps[0] <= 10_300, "the phase after the first answer: {gaps:?}");
+    assert!(gaps[1..].iter().all(|&g| g == 10_300), "interval after the 300 ms answer: {gaps:?}");
 }
 
 #[test]
@@ -302,8 +414,11 @@ fn retry_delay_between_probes_while_failing_but_not_down() {
     s.run(t(60), |_, _| down("connection refused"));
     let times = s.probe_times("192.168.1.2:80");
     let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    // Two soft failures 2 s apart, then down: back to the interval.
-    assert_eq!(gaps[..4], [2000, 2000, 10_000, 10_000], "{gaps:?}");
+    // Two soft failures 2 s apart, then down: the first wait that is not a retry is the
+    // phase, then the interval.
+    assert_eq!(gaps[..2], [2000, 2000], "{gaps:?}");
+    assert!(gaps[2] > 0 && gaps[2] <= 10_000, "{gaps:?}");
+    assert_eq!(gaps[3], 10_000, "{gaps:?}");
     let t0 = times[4];
     s.run(t(120), |_, _| up());
     let times = s.probe_times("192.168.1.2:80");
@@ -323,10 +438,12 @@ fn a_probe_without_answer_fails_at_its_deadline() {
     s.run(Time::from_millis(t0 + 5000), |_, _| Reply::Never);
     assert_eq!(s.health(0, 0), Health::Down);
     assert!(s.decisions().iter().any(|m| m.contains("no answer within 5s")), "{:?}", s.decisions());
-    // The next probe: the interval after the deadline (a probe in flight blocks the next).
+    // The next probe: the phase (then the interval) after the deadline (a probe in flight
+    // blocks the next).
     s.run(t(40), |_, _| Reply::Never);
     let times = s.probe_times("192.168.1.2:80");
-    assert_eq!(times[1] - times[0], 15_000, "{times:?}");
+    assert!(times[1] - times[0] > 5000 && times[1] - times[0] <= 15_000, "{times:?}");
+    assert_eq!(times[2] - times[1], 15_000, "{times:?}");
 }
 
 #[test]
@@ -360,7 +477,15 @@ fn identical_checks_of_a_real_server_in_several_services_run_once() {
     let cfg = config(vec![virt("10.0.0.1:80", vec![a]), virt("10.0.0.2:80", vec![b.clone()])]);
     let mut s = Sim::new(cfg);
     s.run(t(60), |_, _| down("refused"));
-    assert_eq!(s.probes.len(), 6, "one probe per interval for both services");
+    // The schedule of one check (the same seed draws the same delays for it).
+    let mut one = Sim::new(config(vec![virt("10.0.0.1:80", vec![real("192.168.1.2:80", 1)])]));
+    one.run(t(60), |_, _| down("refused"));
+    assert!(s.probes.len() >= 6);
+    assert_eq!(
+        s.probe_times("192.168.1.2:80"),
+        one.probe_times("192.168.1.2:80"),
+        "one probe for both services"
+    );
     assert_eq!(s.probes[0].1.service, tcp("10.0.0.1:80"), "the first service's");
     assert_eq!((s.health(0, 0), s.health(1, 0)), (Health::Down, Health::Down), "the outcome feeds both");
     // Another interval: another check.
@@ -384,7 +509,7 @@ fn external_checks_with_ldirectord_arguments_are_shared_only_within_a_service() 
     for (args, probes) in [(true, 2), (false, 1)] {
         let cfg = config(vec![virt("10.0.0.1:80", vec![mk(args)]), virt("10.0.0.2:80", vec![mk(args)])]);
         let mut s = Sim::new(cfg);
-        s.run(t(9), |_, _| up());
+        s.run(t(1), |_, _| Reply::Never); // the first probes, still running at 1 s
         assert_eq!(s.probes.len(), probes, "ldirectord_args = {args}");
         let services: Vec<ServiceKey> = s.probes.iter().map(|(_, p)| p.service).collect();
         if args {
@@ -421,7 +546,7 @@ fn alternate_runs_connects_then_the_other_probe() {
     };
     let mut s = Sim::new(mk(tcp("10.0.0.1:80")));
     s.run(t(60), |_, _| up());
-    assert_eq!(kinds(&s), ["c", "c", "h", "c", "c", "h"]);
+    assert_eq!(kinds(&s)[..6], ["c", "c", "h", "c", "c", "h"]);
     // A failed connect brings the other probe forward; a failed other probe repeats it.
     let mut s = Sim::new(mk(tcp("10.0.0.1:80")));
     let mut n = 0;
@@ -433,11 +558,11 @@ fn alternate_runs_connects_then_the_other_probe() {
             _ => up(),
         }
     });
-    assert_eq!(kinds(&s), ["c", "c", "h", "h", "c", "c", "h", "c"]);
+    assert_eq!(kinds(&s)[..8], ["c", "c", "h", "h", "c", "c", "h", "c"]);
     // A UDP service's connects are UDP.
     let mut s = Sim::new(mk(ServiceKey::udp("10.0.0.1".parse().unwrap(), 53)));
     s.run(t(30), |_, _| up());
-    assert_eq!(kinds(&s), ["u", "u", "h"]);
+    assert_eq!(kinds(&s)[..3], ["u", "u", "h"]);
 }
 
 // ---- judgement ----
@@ -525,7 +650,7 @@ fn dynamic_weights_set_the_weight_until_the_check_fails() {
     let mut n = 0;
     let mut tables = Vec::new();
     for step in 1..=5 {
-        s.run(t(10 * step), |_, _| {
+        s.run_probes(1, |_, _| {
             n += 1;
             match n {
                 1 => Reply::Now(Outcome::UpWithWeight(7)),
@@ -822,10 +947,10 @@ fn notify_up_and_down() {
     r.checks[0].failures_to_down = 2;
     let mut v = virt("10.0.0.1:80", vec![r]);
     let mut s = Sim::new(config(vec![v.clone()]));
-    s.run(t(10), |_, _| down("x"));
+    s.run_probes(1, |_, _| down("x"));
     assert!(s.runs().is_empty(), "a soft failure notifies nothing");
-    s.run(t(20), |_, _| down("x"));
-    s.run(t(30), |_, _| up());
+    s.run_probes(1, |_, _| down("x"));
+    s.run_probes(1, |_, _| up());
     assert_eq!(s.runs(), ["/rs-down", "/rs-up"]);
     // Starting down (alpha): the first checks confirming it down notify (keepalived).
     v.start = StartState::Down;
@@ -960,6 +1085,7 @@ fn reload_restarts_changed_checks_and_forgets_removed_servers() {
         }
     });
     assert_eq!(s.health(0, 0), Health::Down);
+    assert!(s.d.status()[0].reals[1].checks[0].in_flight, "a probe of .3 in flight");
     let mut new = cfg.clone();
     new.virtuals[0].reals.remove(1); // .3 removed
     new.virtuals[0].reals[0].checks[0].timeout = secs(3); // .2's check changed
@@ -1091,7 +1217,7 @@ fn status_shows_each_check() {
     r.checks[0].failures_to_down = 3;
     r.checks[0].origin = at(12);
     let mut s = Sim::new(config(vec![virt("10.0.0.1:80", vec![r])]));
-    s.run(t(10), |_, _| down("refused"));
+    s.run_probes(1, |_, _| down("refused"));
     let st = s.d.status();
     let rs = &st[0].reals[0];
     assert_eq!(

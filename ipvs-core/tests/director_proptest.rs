@@ -10,9 +10,10 @@
 //!   weight below the quorum, with hysteresis);
 //! * **nothing else changes**: services and real servers carry their configured settings apart
 //!   from the weight;
-//! * **the schedule**: each probe starts exactly one interval (or retry delay) after its
-//!   previous one ended, never twice at once, never in maintenance, the first within the
-//!   interval and warmup;
+//! * **the schedule**: the first probe of each check within the start window (1 s, or the
+//!   interval when shorter) plus warmup; the wait after the first probe that is not a retry
+//!   (its phase) somewhere in (0, interval]; every other probe exactly one interval (or retry
+//!   delay) after its previous one ended; never twice at once, never in maintenance;
 //! * **events**: one decision per change of a real server, the commands (fallback, quorum,
 //!   notify) run exactly when the model says;
 //! * **plans**: from one desired table to the next, `plan` emits exactly one operation per
@@ -275,9 +276,12 @@ struct Model {
     maint: Vec<Vec<bool>>,
     quorum: Vec<bool>,
     flights: BTreeMap<ProbeId, Flight>,
-    /// When each probe must start next (`None`: not known, e.g. in maintenance).
-    expect: HashMap<Ident, Option<Time>>,
+    /// When each probe must start next, earliest and latest (`None`: not known, e.g. in
+    /// maintenance).
+    expect: HashMap<Ident, Option<(Time, Time)>>,
     started: HashSet<Ident>,
+    /// Checks whose phase (the first wait that is not a retry) has passed.
+    phased: HashSet<Ident>,
     /// Checks whose real server is in maintenance.
     paused: HashSet<Ident>,
     /// `Probe::Alternate`: connects passed since the last `then` passed.
@@ -332,6 +336,7 @@ impl Model {
             flights: BTreeMap::new(),
             expect: HashMap::new(),
             started: HashSet::new(),
+            phased: HashSet::new(),
             paused: HashSet::new(),
             connects: HashMap::new(),
             notes: HashMap::new(),
@@ -472,13 +477,22 @@ impl Model {
                 .filter_map(|&(vi, rj, ci)| self.cfg.virtuals[vi].reals[rj].checks[ci].warmup)
                 .max()
                 .unwrap_or_default();
-            let latest = self.start_time.plus_millis((p.check.interval + warmup).as_millis() as u64);
+            // Below the start window, plus up to the warmup.
+            let window = p.check.interval.min(Duration::from_secs(1)).max(Duration::from_millis(1));
+            let latest = self.start_time.plus_millis((window + warmup).as_millis() as u64 - 1);
             if !self.expect.contains_key(&id) {
                 assert!(now <= latest, "first probe of {id:?} at {now}, after {latest}");
             }
         }
-        if let Some(Some(e)) = self.expect.get(&id) {
-            assert_eq!(now, *e, "probe of {id:?} at {now}, due at {e}");
+        if let Some(Some((earliest, latest))) = self.expect.get(&id) {
+            if earliest == latest {
+                assert_eq!(now, *earliest, "probe of {id:?} at {now}, due at {earliest}");
+            } else {
+                assert!(
+                    (*earliest..=*latest).contains(&now),
+                    "probe of {id:?} at {now}, due in {earliest}..={latest}"
+                );
+            }
         }
         self.expect.insert(id.clone(), None);
         // ldirectord's checktype = N: `connects` connects, then the other probe; a failed
@@ -569,17 +583,28 @@ impl Model {
         for vi in touched {
             self.update_quorum(vi);
         }
-        // The next probe: interval, or the retry delay while one of its checks soft-fails.
-        let mut delay = id.interval;
+        // The next probe: the retry delay (at most the interval) while one of its checks
+        // soft-fails; otherwise the phase, somewhere in (0, interval], the first time, and the
+        // interval after that.
+        let mut retry: Option<Duration> = None;
         for &(vi, rj, ci) in &judges {
             let c = &self.checks[vi][rj][ci];
             if c.v != V::Fail && c.failures > 0 {
                 if let Some(r) = self.cfg.virtuals[vi].reals[rj].checks[ci].retry_delay {
-                    delay = delay.min(r);
+                    retry = Some(retry.map_or(r, |x| x.min(r)));
                 }
             }
         }
-        self.expect.insert(id.clone(), Some(now.plus_millis(delay.as_millis() as u64)));
+        let after = |d: Duration| now.plus_millis(d.as_millis() as u64);
+        let next = match retry {
+            Some(r) => {
+                let t = after(id.interval.min(r));
+                (t, t)
+            }
+            None if self.phased.insert(id.clone()) => (now.plus_millis(1), after(id.interval)),
+            None => (after(id.interval), after(id.interval)),
+        };
+        self.expect.insert(id.clone(), Some(next));
     }
 
     /// Counts the changes of each real server: decisions and notify commands.
@@ -667,7 +692,7 @@ impl Model {
                 self.expect.insert(id.clone(), None);
                 self.paused.insert(id);
             } else if self.paused.remove(&id) {
-                self.expect.insert(id, Some(now));
+                self.expect.insert(id, Some((now, now)));
             }
         }
         self.observe();

@@ -329,8 +329,9 @@ pub struct Check {
     /// While the check is failing but not yet down, the next probe comes after this delay
     /// instead of `interval` (keepalived `delay_before_retry`).
     pub retry_delay: Option<Duration>,
-    /// The first probe comes after a random delay up to this (keepalived `warmup`; the
-    /// director spreads checks over their interval anyway).
+    /// The first probe comes after a random delay up to this, on top of the start window
+    /// (keepalived `warmup`, which keepalived defaults to `delay_loop`; without it the first
+    /// probe comes within a second, and the later ones are spread over the interval anyway).
     pub warmup: Option<Duration>,
     /// Where the check was written.
     pub origin: Origin,

@@ -27,18 +27,28 @@
 //!
 //! # The rules
 //!
-//! **Probes.** Each check is probed every [`Check::interval`], counted from the end of the
-//! previous probe (its outcome, or its deadline). The first probe of a check comes after a
-//! seeded random delay below its interval, plus a random delay up to [`Check::warmup`] when
-//! set, so that thousands of checks do not all start at once. While a check is failing but not
-//! yet down, the next probe comes after [`Check::retry_delay`] instead (keepalived's
-//! `delay_before_retry`). A probe that does not report by its deadline (start +
-//! [`Check::timeout`]) counts as a failure, and its late outcome is ignored. Identical checks
-//! (the same probe, target, bind address, mark, interval and timeout) of one real server in
-//! several virtual services run once, and their outcome feeds them all, as ldirectord does.
-//! [`Probe::Alternate`] runs `connects` connect probes, then its `then` probe (ldirectord's
-//! `checktype = N`): a failed connect brings the `then` probe forward, and after a failed
-//! `then` probe the next turn is a `then` probe again.
+//! **Probes.** A new check (at the start, or new in a reload) is probed at once, as the
+//! reference tools check at start: ldirectord runs a full pass of its checks when it starts and
+//! reloads, and keepalived starts every checker after its 1 s bootstrap delay. Its first probe
+//! is due after a seeded random delay below 1 s (below its interval when that is shorter), plus
+//! a random delay up to [`Check::warmup`] when set (keepalived's `warmup`, which keepalived,
+//! and so its front end here, defaults to `delay_loop`). So a server that starts down
+//! ([`StartState::Down`], ldirectord's start) is in the table as soon as its first probe
+//! passes, and a dead one that starts up is out after its first failures, not up to an interval
+//! later. From then on each check is probed every [`Check::interval`], counted from the end of
+//! the previous probe (its outcome, or its deadline), but for one wait: the first one that is
+//! not a retry (normally the one after the first probe) is the check's phase, a seeded random
+//! delay in (0, interval], so that checks that all started in the same second do not probe in
+//! lock-step forever but spread over their interval. While a check is failing but not yet down,
+//! the next probe comes after [`Check::retry_delay`] instead (keepalived's
+//! `delay_before_retry`; at most the interval). The same seed gives the same schedule. A check
+//! kept by a reload keeps its schedule, phase included. A probe that does not report by its
+//! deadline (start + [`Check::timeout`]) counts as a failure, and its late outcome is ignored.
+//! Identical checks (the same probe, target, bind address, mark, interval and timeout) of one
+//! real server in several virtual services run once, and their outcome feeds them all, as
+//! ldirectord does. [`Probe::Alternate`] runs `connects` connect probes, then its `then` probe
+//! (ldirectord's `checktype = N`): a failed connect brings the `then` probe forward, and after
+//! a failed `then` probe the next turn is a `then` probe again.
 //!
 //! **Judgement.** A check fails at its [`Check::failures_to_down`]-th failure in a row (earlier
 //! failures are soft: an [`Event::Note`]) and passes again at its first success. A real server
@@ -99,6 +109,10 @@ use state::{
     service_transport, CheckState, Flight, Judged, RealState, Runner, RunnerKey, VirtualState,
 };
 
+/// The start window: a new check's first probe comes within this (or its interval, when
+/// shorter) of the start or reload, plus its warmup.
+const START_WINDOW_MS: u64 = 1000;
+
 /// Identifies one scheduled probe run, to match its outcome.
 ///
 /// ```
@@ -125,8 +139,8 @@ pub struct ProbeId(pub u64);
 /// cfg.virtuals.push(vs);
 ///
 /// let mut d = Director::new(cfg, Time::ZERO, 7);
-/// let first = d.poll_timeout().unwrap(); // the first probe, somewhere in the first 10 s
-/// assert!(first < Time::from_secs(10));
+/// let first = d.poll_timeout().unwrap(); // the first probe, within a second of the start
+/// assert!(first < Time::from_secs(1));
 /// let p = d.poll_probe(first).unwrap();
 /// assert_eq!(p.probe, Probe::Connect(Transport::Tcp));
 /// assert_eq!(p.real.to_string(), "192.168.1.2:80");
@@ -415,8 +429,8 @@ pub struct Director {
 }
 
 impl Director {
-    /// A director for `config`, started at `now`; `seed` drives the spreading of probes over
-    /// their intervals (and `warmup`).
+    /// A director for `config`, started at `now`; `seed` drives the spreading of the first
+    /// probes over the start window (and `warmup`) and of the later ones over their intervals.
     ///
     /// Real servers start as their virtual's [`StartState`] says; a virtual service whose
     /// servers start [`StartState::FromTable`] waits for [`Director::handle_table`] (or the
@@ -1218,8 +1232,8 @@ impl Director {
     }
 
     /// Builds the runners for the current configuration, keeping the state (schedule, probe in
-    /// flight, alternation) of those in `old` with the same identity; new ones get their first
-    /// probe spread over their interval.
+    /// flight, alternation, phase) of those in `old` with the same identity; new ones get their
+    /// first probe in the start window (plus warmup) and their phase in the interval.
     fn rebuild_runners(&mut self, old: Vec<Runner>, now: Time) {
         let mut old: HashMap<RunnerKey, Runner> = old.into_iter().map(|r| (r.key.clone(), r)).collect();
         let mut index: HashMap<RunnerKey, usize> = HashMap::new();
@@ -1243,11 +1257,15 @@ impl Director {
                                     r
                                 }
                                 None => {
-                                    let mut offset = self.rng.next_u64() % ms(check.interval).max(1);
+                                    // The first probe in the start window (plus warmup); the
+                                    // phase spreads the later ones over the interval.
+                                    let interval = ms(check.interval).max(1);
+                                    let mut offset = self.rng.next_u64() % interval.min(START_WINDOW_MS);
                                     if let Some(w) = check.warmup.map(ms).filter(|&w| w > 0) {
                                         offset =
                                             offset.saturating_add(self.rng.next_u64() % w.saturating_add(1));
                                     }
+                                    let phase = 1 + self.rng.next_u64() % interval;
                                     Runner {
                                         key: key.clone(),
                                         check: check.clone(),
@@ -1255,6 +1273,7 @@ impl Director {
                                         real,
                                         connect: service_transport(&service),
                                         next_due: now.plus_millis(offset),
+                                        phase: Some(phase),
                                         flight: None,
                                         connects_done: 0,
                                         paused: false,
@@ -1399,18 +1418,24 @@ impl Director {
         for vi in touched {
             self.update_virtual(vi, now);
         }
-        // The next probe: after the interval, or the retry delay while a check soft-fails.
-        let runner = &self.runners[ri];
-        let mut delay = ms(runner.check.interval).max(1);
+        // The next probe: after the retry delay while a check soft-fails; otherwise after the
+        // runner's phase the first time, the interval from then on.
+        let interval = ms(self.runners[ri].check.interval).max(1);
+        let mut retry: Option<u64> = None;
         for &(vi, rj, ci) in &judges {
             let check = &self.config.virtuals[vi].reals[rj].checks[ci];
-            if let Some(retry) = check.retry_delay {
+            if let Some(r) = check.retry_delay {
                 if self.virtuals[vi].reals[rj].checks[ci].soft_failing() {
-                    delay = delay.min(ms(retry).max(1));
+                    let r = ms(r).max(1);
+                    retry = Some(retry.map_or(r, |x| x.min(r)));
                 }
             }
         }
         let r = &mut self.runners[ri];
+        let delay = match retry {
+            Some(retry) => interval.min(retry),
+            None => r.phase.take().unwrap_or(interval),
+        };
         r.next_due = now.plus_millis(delay);
         if !r.paused {
             self.due.insert((r.next_due, ri));

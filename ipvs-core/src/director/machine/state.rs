@@ -315,6 +315,10 @@ pub(super) struct Runner {
     /// The transport of [`Probe::Alternate`]'s connect turns: the virtual service's.
     pub connect: Transport,
     pub next_due: Time,
+    /// The wait (ms, in (0, interval]) before the probe after its first one, drawn when the
+    /// runner is made: it sets the runner's phase in the interval (the first probes all come in
+    /// the start window). Taken by the first wait that is not a retry; `None` afterwards.
+    pub phase: Option<u64>,
     pub flight: Option<Flight>,
     /// [`Probe::Alternate`]: connect turns passed since the last `then` turn passed.
     pub connects_done: u32,
