@@ -20,7 +20,9 @@
 //! let req = Request::RealServer { mode: Mode::Dr, vips: vec!["10.0.0.100".parse().unwrap()] };
 //! let mut host = HostState::default();
 //! host.links.push(("lo".into(), true));
-//! host.sysctls.insert("net/ipv4/conf/all/arp_ignore".into(), "0".into());
+//! for key in ["all/arp_ignore", "all/arp_announce", "lo/arp_ignore", "lo/arp_announce"] {
+//!     host.sysctls.insert(format!("net/ipv4/conf/{key}"), "0".into());
+//! }
 //! let changes = plan(&req, &host).unwrap();
 //! let text: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
 //! assert_eq!(text[0], "ip addr add 10.0.0.100/32 dev lo");
