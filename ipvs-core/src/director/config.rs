@@ -116,6 +116,12 @@ pub struct GlobalOptions {
     /// keepalived's `global_defs { lvs_timeouts ... }`: the kernel's connection timeouts to set
     /// at start. A field left at 0 is not changed (as `ipvsadm --set` treats 0).
     pub timeouts: Option<Timeouts>,
+    /// How long a real server that a reload removes, or that goes into maintenance, is drained
+    /// before it leaves the table: it is set to weight 0 at once (no new connections) and
+    /// deleted when its connections are gone or when this much time has passed. Zero (the
+    /// default here, and what both reference tools do) deletes it at once. Neither file format
+    /// has a directive for it; the daemon's command lines set it (`--drain-timeout`).
+    pub drain_timeout: Duration,
 }
 
 impl GlobalOptions {
@@ -131,6 +137,7 @@ impl GlobalOptions {
             callback: None,
             sync_daemon: None,
             timeouts: None,
+            drain_timeout: Duration::ZERO,
         }
     }
 }

@@ -6,8 +6,8 @@
 //! milliseconds: the same inputs give the same outputs, always.
 //!
 //! ```text
-//! director = Director::new(config, now, seed)
-//! director.handle_table(kernel table of the configured services, now)   // StartState::FromTable
+//! director = Director::resume(config, kernel table of the configured services, now, seed)
+//!            // or Director::new(config, now, seed), then handle_table(kernel table, now)
 //! loop {
 //!     while let Some(p) = director.poll_probe(now) { spawn the probe p; its outcome comes back
 //!                                                    as handle_outcome(p.id, outcome, now) }
@@ -17,6 +17,7 @@
 //!         plan(kernel table of the owned keys, director.desired()) and apply it
 //!         director.handle_applied(the owned keys whose operations all succeeded)
 //!     }
+//!     now and then (and often for director.draining()): handle_table(kernel table, now)
 //!     sleep until director.poll_timeout(), an outcome, a signal or a reload;
 //!     then handle_timeout(now) / handle_outcome / handle_reload + handle_table /
 //!     handle_maintenance
@@ -87,6 +88,27 @@
 //! services and servers disappear and the outcomes of their probes are ignored; the removed
 //! services stay in [`Director::owned`] until [`Director::handle_applied`].
 //!
+//! **Draining.** With [`GlobalOptions::drain_timeout`](super::config::GlobalOptions) above
+//! zero, a real server that a reload removes from a virtual service that stays, and a real
+//! server that goes into maintenance while up (and would leave the table:
+//! [`OnFailure::Remove`]), is drained rather than deleted: it stays in [`Director::desired`]
+//! at weight 0 (no new connections; the kernel keeps forwarding the established ones) and
+//! [`Director::status`] shows it [`Health::Draining`] until the connections that
+//! [`drain_connections`] counts in a read of the kernel's table ([`Director::handle_table`])
+//! reach 0, or it is no longer in the kernel's table, or its drain timeout passes
+//! ([`Director::poll_timeout`] comes back then); then it leaves the table. A reload that
+//! configures a draining server again takes it back with the state it had (as a kept server);
+//! one that removes its virtual service, or sets the timeout to zero, ends the drain. Servers
+//! that go down are not drained (their connections are dead anyway), nor are removed virtual
+//! services (deleting a service is one operation, as before).
+//!
+//! **Restart.** [`Director::resume`] starts a director on the kernel's table as a previous
+//! run (or another tool) left it: every virtual service already in it takes its real servers
+//! from it ([`StartState::FromTable`], whatever its configured start: those in with a weight
+//! above 0 are up until checked), and the kernel's real servers of those services that the
+//! configuration does not have are drained, as if a reload had removed them. So a restart
+//! plans nothing for a table that is still right, and no connection is cut.
+//!
 //! **Stop.** [`Director::on_stop`] is the table to leave: the services that stay
 //! ([`OnStop::Keep`], per service or for the whole director), the others deleted.
 //! [`Director::handle_stop`] queues the commands stopping runs (keepalived's `omega`).
@@ -95,6 +117,7 @@ mod state;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use crate::dest::{Destination, DestinationKey};
 use crate::sched::{SplitMix64, Time};
@@ -103,10 +126,13 @@ use crate::status::{DestinationStatus, ServiceStatus};
 
 #[allow(unused_imports)] // named in the docs
 use super::config::VirtualService;
-use super::config::{Check, Command, DirectorConfig, OnFailure, OnStop, Origin, Probe, Quorum, StartState};
+use super::config::{
+    Check, Command, DirectorConfig, OnFailure, OnStop, Origin, Probe, Quorum, RealServer, StartState,
+};
+use crate::service::Protocol;
 use state::{
     fallback_args, initial_quorum, ms, next_quorum, probe_name, same_check, same_real_settings,
-    service_transport, CheckState, Flight, Judged, RealState, Runner, RunnerKey, VirtualState,
+    service_transport, CheckState, Drain, Flight, Judged, RealState, Runner, RunnerKey, VirtualState,
 };
 
 /// The start window: a new check's first probe comes within this (or its interval, when
@@ -201,6 +227,65 @@ pub enum Health {
     Unknown,
     /// Forced down by the maintenance directory.
     Maintenance,
+    /// Being drained (shown by [`Director::status`] only): removed by a reload, or put in
+    /// maintenance while up; at weight 0 until its connections end or its drain timeout
+    /// passes ([`RealStatus::drain`] says which and until when), then out of the table.
+    Draining,
+}
+
+/// A drain in progress, as the status shows it ([`RealStatus::drain`]).
+///
+/// ```
+/// use ipvs_core::director::machine::DrainStatus;
+/// fn line(d: &DrainStatus) -> String {
+///     let conns = d.connections.map_or("not read yet".to_string(), |n| n.to_string());
+///     format!("draining since {} until {} at most, connections {conns}", d.since, d.deadline)
+/// }
+/// # let _ = line;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DrainStatus {
+    /// When the drain started.
+    pub since: Time,
+    /// When it ends at the latest (the drain timeout).
+    pub deadline: Time,
+    /// The connections [`drain_connections`] counted at the last read of the kernel's table
+    /// (`None` before one).
+    pub connections: Option<u64>,
+    /// Removed from the configuration by a reload (or, at [`Director::resume`], in the kernel's
+    /// table but not configured); otherwise put in maintenance.
+    pub removed: bool,
+}
+
+/// The connections that keep a draining real server in the table, from its entry in the
+/// kernel's table: the active ones; for UDP and firewall-mark services the inactive ones too
+/// (UDP connections are never active in IPVS, and a mark may carry UDP); for persistent
+/// services the persistence templates too (clients that would come back to it).
+///
+/// ```
+/// use ipvs_core::director::machine::drain_connections;
+/// use ipvs_core::{Destination, DestinationStatus, Service, ServiceKey};
+/// let mut d = DestinationStatus::new(Destination::new("192.168.1.2:53".parse().unwrap()));
+/// (d.active_conns, d.inactive_conns, d.persist_conns) = (1, 4, 2);
+/// let vip = "10.0.0.1".parse().unwrap();
+/// assert_eq!(drain_connections(&Service::new(ServiceKey::tcp(vip, 80)), &d), 1);
+/// assert_eq!(drain_connections(&Service::new(ServiceKey::udp(vip, 53)), &d), 5);
+/// assert_eq!(drain_connections(&Service::new(ServiceKey::tcp(vip, 80)).with_persistence(300, None), &d), 3);
+/// ```
+pub fn drain_connections(service: &Service, dest: &DestinationStatus) -> u64 {
+    let mut n = u64::from(dest.active_conns);
+    let udp_or_mark = match service.key {
+        ServiceKey::Addr { protocol, .. } => protocol == Protocol::Udp,
+        ServiceKey::Fwmark { .. } => true,
+    };
+    if udp_or_mark {
+        n += u64::from(dest.inactive_conns);
+    }
+    if service.is_persistent() {
+        n += u64::from(dest.persist_conns);
+    }
+    n
 }
 
 /// The verdict of one check.
@@ -332,8 +417,10 @@ pub struct RealStatus {
     pub last: Option<(Time, Outcome)>,
     /// When its health last changed (or when it was configured).
     pub since: Time,
-    /// Its checks, in configuration order.
+    /// Its checks, in configuration order (none for a server a reload removed).
     pub checks: Vec<CheckStatus>,
+    /// Its drain, while it is drained ([`Health::Draining`]).
+    pub drain: Option<DrainStatus>,
 }
 
 /// One virtual service as the status snapshot shows it.
@@ -422,10 +509,25 @@ pub struct Director {
     maintenance: Vec<(IpAddr, Option<u16>)>,
     /// Services removed by reloads and not yet known to be gone from the kernel.
     removed: Vec<ServiceKey>,
+    /// Real servers removed by reloads (or found unconfigured by [`Director::resume`]) and
+    /// drained, in the order they were removed.
+    draining: Vec<Removed>,
     /// The table [`Director::table_changed`] last saw.
     last_table: Option<Vec<(Service, Vec<Destination>)>>,
     /// Whether every virtual service has settled (so [`Director::settle`] has nothing to do).
     all_settled: bool,
+}
+
+/// A real server that a reload removed, drained before it leaves the table.
+#[derive(Debug, Clone)]
+struct Removed {
+    /// Its virtual service (still configured).
+    service: ServiceKey,
+    /// Its configuration before the reload (its destination goes in at weight 0).
+    config: RealServer,
+    /// Its state before the reload (taken back if a reload configures it again).
+    state: RealState,
+    drain: Drain,
 }
 
 impl Director {
@@ -445,11 +547,113 @@ impl Director {
     /// assert_eq!(d.poll_timeout(), None); // nothing to probe
     /// ```
     pub fn new(config: DirectorConfig, now: Time, seed: u64) -> Self {
+        Self::build(config, now, seed, &HashSet::new())
+    }
+
+    /// A director for `config` started at `now` on the kernel's `table` as a previous run (or
+    /// another tool) left it: a restart that keeps every live connection. The virtual services
+    /// already in `table` take their real servers from it ([`StartState::FromTable`], whatever
+    /// their configured start, real servers' own included: one in with a weight above 0 is up
+    /// until checked, any other down until checked); the real servers of those services that
+    /// are in `table` but not in the configuration (nor its sorry server) are drained, as if a
+    /// reload had removed them (deleted at once with a zero drain timeout). Then `table` is
+    /// read as by [`Director::handle_table`]. Other services start as [`Director::new`] starts
+    /// them. `table` holds the kernel's entries of the configured services (others are
+    /// ignored).
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{Check, DirectorConfig, Dialect, Origin, Probe, RealServer, StartState, Transport, VirtualService};
+    /// use ipvs_core::director::machine::{Director, Health};
+    /// use ipvs_core::plan::plan;
+    /// use ipvs_core::sched::Time;
+    /// use ipvs_core::{Destination, DestinationStatus, Service, ServiceKey, ServiceStatus};
+    ///
+    /// let svc = Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80));
+    /// let mut vs = VirtualService::new(svc.clone(), Origin::default());
+    /// vs.start = StartState::Down; // keepalived's alpha
+    /// let mut rs = RealServer::new(Destination::new("192.168.1.2:80".parse().unwrap()), Origin::default());
+    /// rs.checks.push(Check::new(Probe::Connect(Transport::Tcp), "192.168.1.2:80".parse().unwrap()));
+    /// vs.reals.push(rs);
+    /// let mut cfg = DirectorConfig::new(Dialect::Keepalived);
+    /// cfg.virtuals.push(vs);
+    ///
+    /// // The kernel's table as the killed director left it.
+    /// let kernel = vec![(ServiceStatus::new(svc), vec![DestinationStatus::new(Destination::new("192.168.1.2:80".parse().unwrap()))])];
+    /// let d = Director::resume(cfg.clone(), &kernel, Time::ZERO, 0);
+    /// assert_eq!(d.status()[0].reals[0].health, Health::Up); // up until checked
+    /// assert!(plan(&kernel, &d.desired()).unwrap().is_empty()); // nothing to change
+    /// // Director::new would start it down and plan its deletion.
+    /// assert!(!plan(&kernel, &Director::new(cfg, Time::ZERO, 0).desired()).unwrap().is_empty());
+    /// ```
+    pub fn resume(
+        config: DirectorConfig,
+        table: &[(ServiceStatus, Vec<DestinationStatus>)],
+        now: Time,
+        seed: u64,
+    ) -> Self {
+        let configured: HashSet<ServiceKey> = config.virtuals.iter().map(|v| v.service.key).collect();
+        let present: HashSet<ServiceKey> =
+            table.iter().map(|(s, _)| s.service.key).filter(|k| configured.contains(k)).collect();
+        let mut d = Self::build(config, now, seed, &present);
+        let timeout = d.config.options.drain_timeout;
+        if !timeout.is_zero() {
+            let mut seen = HashSet::new();
+            for (s, dests) in table {
+                let key = s.service.key;
+                let Some(vcfg) = d.config.virtuals.iter().find(|v| v.service.key == key) else { continue };
+                if !seen.insert(key) {
+                    continue;
+                }
+                let known: HashSet<DestinationKey> = vcfg
+                    .reals
+                    .iter()
+                    .map(|r| r.dest.key())
+                    .chain(vcfg.sorry.as_ref().map(Destination::key))
+                    .collect();
+                for ds in dests {
+                    let rkey = ds.dest.key();
+                    if known.contains(&rkey)
+                        || d.draining.iter().any(|r| r.service == key && r.config.dest.key() == rkey)
+                    {
+                        continue;
+                    }
+                    let config = RealServer::new(ds.dest.clone(), Origin::default());
+                    let state = RealState::start_as(&config, StartState::Down, now);
+                    d.draining.push(Removed { service: key, config, state, drain: Drain::new(now, timeout) });
+                    d.events.push_back(Event::Decision {
+                        at: now,
+                        service: key,
+                        real: Some(rkey),
+                        message: format!(
+                            "real server {rkey} in the kernel's table but not configured: draining at weight 0 \
+                             until its connections end (at most {timeout:?})"
+                        ),
+                    });
+                }
+            }
+        }
+        d.handle_table(table, now);
+        d
+    }
+
+    /// [`Director::new`], with the virtual services in `from_table` started
+    /// [`StartState::FromTable`].
+    fn build(config: DirectorConfig, now: Time, seed: u64, from_table: &HashSet<ServiceKey>) -> Self {
         let virtuals = config
             .virtuals
             .iter()
             .map(|v| VirtualState {
-                reals: v.reals.iter().map(|r| RealState::start(r, v.start, now)).collect(),
+                reals: v
+                    .reals
+                    .iter()
+                    .map(|r| {
+                        if from_table.contains(&v.service.key) {
+                            RealState::start_as(r, StartState::FromTable, now)
+                        } else {
+                            RealState::start(r, v.start, now)
+                        }
+                    })
+                    .collect(),
                 quorum: false,
                 settled: false,
             })
@@ -466,6 +670,7 @@ impl Director {
             events: VecDeque::new(),
             maintenance: Vec::new(),
             removed: Vec::new(),
+            draining: Vec::new(),
             last_table: None,
             all_settled: false,
         };
@@ -498,7 +703,11 @@ impl Director {
     /// `readdquiescent = no` ([`GlobalOptions::readd_quiescent`](super::config::GlobalOptions)),
     /// a quiesced server that was in the table and has been deleted by hand since is left out
     /// until it recovers (an operator deletes it to cut off its persistent clients); with
-    /// `yes` the next plan adds it back at weight 0.
+    /// `yes` the next plan adds it back at weight 0. Draining real servers (see the
+    /// [module docs](self)) take their connection counts from it: one whose
+    /// [`drain_connections`] are 0, or that is no longer in its service's entry, leaves the
+    /// table. A service missing from `table` tells nothing about its draining servers (the
+    /// daemon may read only some services).
     ///
     /// ```
     /// use ipvs_core::director::config::{DirectorConfig, Dialect, Origin, RealServer, StartState, VirtualService, Check, Probe, Transport};
@@ -573,6 +782,8 @@ impl Director {
         for vi in 0..self.virtuals.len() {
             self.update_virtual(vi, now);
         }
+        self.read_drains(table, now);
+        self.expire_drains(now);
     }
 
     /// A new configuration (a reload that parsed): services and real servers that did not
@@ -605,6 +816,10 @@ impl Director {
     /// ```
     pub fn handle_reload(&mut self, config: DirectorConfig, now: Time) {
         self.settle(now, true);
+        // The real servers in the table now: those a reload removes are drained.
+        let in_table = self.in_table();
+        let drain_for = config.options.drain_timeout;
+        let mut old_draining = std::mem::take(&mut self.draining);
         let old_config = std::mem::replace(&mut self.config, config);
         let mut old_states: Vec<Option<VirtualState>> =
             std::mem::take(&mut self.virtuals).into_iter().map(Some).collect();
@@ -639,51 +854,56 @@ impl Director {
                     .enumerate()
                     .position(|(oj, o)| o.dest.key() == rkey && old_reals[oj].is_some());
                 let Some(oj) = found else {
-                    added.push((vi, Some(rkey)));
-                    reals.push(RealState::start(rcfg, vcfg.start, now));
+                    // Configured again while draining: back with the state it had.
+                    let back = old_draining
+                        .iter()
+                        .position(|r| r.service == key && r.config.dest.key() == rkey)
+                        .map(|i| old_draining.remove(i));
+                    match back {
+                        Some(back) => {
+                            let mut rs = keep_real(back.state, &back.config, rcfg, vcfg.start);
+                            rs.drain = rs.maintenance.then_some(back.drain);
+                            self.events.push_back(Event::Decision {
+                                at: now,
+                                service: key,
+                                real: Some(rkey),
+                                message: format!(
+                                    "real server {rkey} configured again while draining (configuration \
+                                     reloaded): drain over"
+                                ),
+                            });
+                            reals.push(rs);
+                        }
+                        None => {
+                            added.push((vi, Some(rkey)));
+                            reals.push(RealState::start(rcfg, vcfg.start, now));
+                        }
+                    }
                     continue;
                 };
-                let Some(mut ors) = old_reals[oj].take() else { continue };
+                let Some(ors) = old_reals[oj].take() else { continue };
                 let orcfg = &ocfg.reals[oj];
-                let was_up = ors.health == Health::Up;
-                let mut old_checks: Vec<Option<CheckState>> =
-                    std::mem::take(&mut ors.checks).into_iter().map(Some).collect();
-                ors.checks = rcfg
-                    .checks
-                    .iter()
-                    .map(|c| {
-                        let kept = orcfg
-                            .checks
-                            .iter()
-                            .enumerate()
-                            .position(|(ok, o)| old_checks[ok].is_some() && same_check(o, c))
-                            .and_then(|ok| old_checks[ok].take());
-                        kept.unwrap_or_else(|| {
-                            CheckState::with(
-                                if rcfg.start.unwrap_or(vcfg.start) == StartState::Up || was_up {
-                                    Verdict::Pass
-                                } else {
-                                    Verdict::Unknown
-                                },
-                            )
-                        })
-                    })
-                    .collect();
                 if !same_real_settings(orcfg, rcfg) {
                     added.push((vi, Some(rkey)));
                 }
-                reals.push(ors);
+                reals.push(keep_real(ors, orcfg, rcfg, vcfg.start));
             }
-            for (oj, r) in old_reals.iter().enumerate() {
-                if r.is_some() {
-                    let rkey = ocfg.reals[oj].dest.key();
-                    self.events.push_back(Event::Decision {
-                        at: now,
-                        service: key,
-                        real: Some(rkey),
-                        message: format!("real server {rkey} removed (configuration reloaded)"),
-                    });
-                }
+            for (oj, r) in old_reals.into_iter().enumerate() {
+                let Some(mut state) = r else { continue };
+                let rcfg = &ocfg.reals[oj];
+                let rkey = rcfg.dest.key();
+                let was_in = in_table.contains(&(key, rkey)) || state.drain.is_some();
+                let message = if !drain_for.is_zero() && was_in {
+                    let drain = state.drain.take().unwrap_or(Drain::new(now, drain_for));
+                    self.draining.push(Removed { service: key, config: rcfg.clone(), state, drain });
+                    format!(
+                        "real server {rkey} removed (configuration reloaded): draining at weight 0 until \
+                         its connections end (at most {drain_for:?})"
+                    )
+                } else {
+                    format!("real server {rkey} removed (configuration reloaded)")
+                };
+                self.events.push_back(Event::Decision { at: now, service: key, real: Some(rkey), message });
             }
             ostate.reals = reals;
             new_states.push(ostate);
@@ -705,6 +925,13 @@ impl Director {
         }
         let configured: HashSet<ServiceKey> = self.config.virtuals.iter().map(|v| v.service.key).collect();
         self.removed.retain(|k| !configured.contains(k));
+        // Drains of earlier reloads go on while their service stays (and draining is on).
+        if !drain_for.is_zero() {
+            let mut kept: Vec<Removed> =
+                old_draining.into_iter().filter(|r| configured.contains(&r.service)).collect();
+            kept.append(&mut self.draining);
+            self.draining = kept;
+        }
         self.virtuals = new_states;
         self.all_settled = false;
         for (vi, real) in added {
@@ -818,6 +1045,7 @@ impl Director {
     pub fn handle_timeout(&mut self, now: Time) {
         self.settle(now, true);
         self.expire(now, true);
+        self.expire_drains(now);
     }
 
     /// The next probe to start at `now`, if one is due (call it until `None`). Deadlines at or
@@ -857,7 +1085,8 @@ impl Director {
         Some(request)
     }
 
-    /// When the machine next needs to be called (the next probe due or deadline), if ever.
+    /// When the machine next needs to be called (the next probe due or deadline, or the end of
+    /// a drain), if ever.
     ///
     /// ```
     /// use ipvs_core::director::config::{DirectorConfig, Dialect};
@@ -869,10 +1098,41 @@ impl Director {
     pub fn poll_timeout(&self) -> Option<Time> {
         let due = self.due.first().map(|&(t, _)| t);
         let deadline = self.deadlines.first().map(|&(t, _)| t);
-        match (due, deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let drain = self
+            .draining
+            .iter()
+            .map(|r| r.drain.deadline)
+            .chain(
+                self.virtuals.iter().flat_map(|v| v.reals.iter().filter_map(|r| r.drain.map(|d| d.deadline))),
+            )
+            .min();
+        [due, deadline, drain].into_iter().flatten().min()
+    }
+
+    /// The virtual services holding a draining real server, in configuration order: the daemon
+    /// reads them from the kernel (and passes them to [`Director::handle_table`]) often, so that
+    /// a drained server leaves soon after its last connection ends.
+    ///
+    /// ```
+    /// use ipvs_core::director::config::{DirectorConfig, Dialect};
+    /// use ipvs_core::director::machine::Director;
+    /// use ipvs_core::sched::Time;
+    /// let d = Director::new(DirectorConfig::new(Dialect::Ldirectord), Time::ZERO, 0);
+    /// assert!(d.draining().is_empty());
+    /// ```
+    pub fn draining(&self) -> Vec<ServiceKey> {
+        let mut seen = HashSet::new();
+        self.config
+            .virtuals
+            .iter()
+            .zip(&self.virtuals)
+            .filter(|(v, s)| {
+                s.reals.iter().any(|r| r.drain.is_some())
+                    || self.draining.iter().any(|r| r.service == v.service.key)
+            })
+            .map(|(v, _)| v.service.key)
+            .filter(|k| seen.insert(*k))
+            .collect()
     }
 
     /// The next thing to log or do, oldest first.
@@ -961,6 +1221,12 @@ impl Director {
                     }
                 } else if vcfg.sorry_inhibit && !keys.contains(&k) {
                     dests.push(sorry.clone().with_weight(0));
+                }
+            }
+            for r in self.draining.iter().filter(|r| r.service == vcfg.service.key) {
+                let k = r.config.dest.key();
+                if !dests.iter().any(|d| d.key() == k) {
+                    dests.push(r.config.dest.clone().with_weight(0));
                 }
             }
             out.push((vcfg.service.clone(), dests));
@@ -1115,6 +1381,7 @@ impl Director {
     /// assert_eq!((st[0].live, st[0].live_weight, st[0].quorum, st[0].sorry_in), (1, 3, true, false));
     /// ```
     pub fn status(&self) -> Vec<VirtualStatus> {
+        let mut seen = HashSet::new();
         self.config
             .virtuals
             .iter()
@@ -1152,7 +1419,7 @@ impl Director {
                             .collect();
                         RealStatus {
                             key: rcfg.dest.key(),
-                            health: rs.health,
+                            health: if rs.drain.is_some() { Health::Draining } else { rs.health },
                             configured_weight: rcfg.dest.weight,
                             weight: rs.weight,
                             desired_weight: self.desired_weight(vi, rj, sorry_in),
@@ -1165,9 +1432,33 @@ impl Director {
                                 .cloned(),
                             since: rs.since,
                             checks,
+                            drain: rs.drain.map(|d| d.status(false)),
                         }
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+                let mut reals = reals;
+                if seen.insert(vcfg.service.key) {
+                    for r in self.draining.iter().filter(|r| r.service == vcfg.service.key) {
+                        reals.push(RealStatus {
+                            key: r.config.dest.key(),
+                            health: Health::Draining,
+                            configured_weight: r.config.dest.weight,
+                            weight: r.state.weight,
+                            desired_weight: Some(0),
+                            failures: r.state.checks.iter().map(|c| c.failures).max().unwrap_or(0),
+                            last: r
+                                .state
+                                .checks
+                                .iter()
+                                .filter_map(|c| c.last.as_ref())
+                                .max_by_key(|(t, _)| *t)
+                                .cloned(),
+                            since: r.drain.since,
+                            checks: Vec::new(),
+                            drain: Some(r.drain.status(true)),
+                        });
+                    }
+                }
                 VirtualStatus {
                     key: vcfg.service.key,
                     reals,
@@ -1212,6 +1503,9 @@ impl Director {
     fn desired_weight(&self, vi: usize, rj: usize, sorry_in: bool) -> Option<u32> {
         let vcfg = &self.config.virtuals[vi];
         let rs = &self.virtuals[vi].reals[rj];
+        if rs.drain.is_some() {
+            return Some(0);
+        }
         if rs.health == Health::Up && !sorry_in {
             return Some(rs.weight);
         }
@@ -1321,17 +1615,25 @@ impl Director {
     }
 
     /// Brings the maintenance flags of servers and runners in line with the directory: a
-    /// server that enters maintenance has its probes cancelled; one that leaves it starts
-    /// unknown, its probes due at once.
+    /// server that enters maintenance has its probes cancelled (and is drained when it was up
+    /// and would leave the table); one that leaves it starts unknown, its probes due at once.
     fn apply_maintenance(&mut self, now: Time) {
+        let timeout = self.config.options.drain_timeout;
         for vi in 0..self.virtuals.len() {
             for rj in 0..self.virtuals[vi].reals.len() {
                 let m = self.in_maintenance(self.config.virtuals[vi].reals[rj].dest.key());
-                let rs = &mut self.virtuals[vi].reals[rj];
-                if rs.maintenance == m {
+                if self.virtuals[vi].reals[rj].maintenance == m {
                     continue;
                 }
+                let vcfg = &self.config.virtuals[vi];
+                let drain = m
+                    && !timeout.is_zero()
+                    && self.virtuals[vi].reals[rj].health == Health::Up
+                    && !self.sorry_in(vi)
+                    && vcfg.reals[rj].on_failure.unwrap_or(vcfg.on_failure) == OnFailure::Remove;
+                let rs = &mut self.virtuals[vi].reals[rj];
                 rs.maintenance = m;
+                rs.drain = drain.then(|| Drain::new(now, timeout));
                 if !m {
                     for cs in &mut rs.checks {
                         cs.verdict = Verdict::Unknown;
@@ -1359,6 +1661,106 @@ impl Director {
                 r.next_due = now;
                 self.due.insert((now, ri));
             }
+        }
+    }
+
+    /// The (service, real server) pairs of configured real servers that are in the table now.
+    fn in_table(&self) -> HashSet<(ServiceKey, DestinationKey)> {
+        let mut out = HashSet::new();
+        for (vi, vcfg) in self.config.virtuals.iter().enumerate() {
+            let sorry_in = self.sorry_in(vi);
+            for (rj, rcfg) in vcfg.reals.iter().enumerate() {
+                if self.desired_weight(vi, rj, sorry_in).is_some() {
+                    out.insert((vcfg.service.key, rcfg.dest.key()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads the connection counts of the draining servers in `table`: one with none left, or
+    /// gone from its service's entry, leaves.
+    fn read_drains(&mut self, table: &[(ServiceStatus, Vec<DestinationStatus>)], now: Time) {
+        let entries: HashMap<ServiceKey, (&Service, HashMap<DestinationKey, &DestinationStatus>)> = table
+            .iter()
+            .map(|(s, ds)| (s.service.key, (&s.service, ds.iter().map(|d| (d.dest.key(), d)).collect())))
+            .collect();
+        // What a read says about one drain: still going, or over (why).
+        let judge = |service: &ServiceKey, rkey: &DestinationKey, drain: &mut Drain| -> Option<String> {
+            let (svc, dests) = entries.get(service)?;
+            match dests.get(rkey) {
+                None => Some("no longer in the kernel's table".to_string()),
+                Some(d) => {
+                    let n = drain_connections(svc, d);
+                    drain.conns = Some(n);
+                    (n == 0).then(|| "no connections left".to_string())
+                }
+            }
+        };
+        let mut ended = Vec::new();
+        let mut i = 0;
+        while i < self.draining.len() {
+            let r = &mut self.draining[i];
+            let rkey = r.config.dest.key();
+            match judge(&r.service, &rkey, &mut r.drain) {
+                Some(why) => {
+                    let r = self.draining.remove(i);
+                    ended.push((r.service, rkey, format!("real server {rkey} drained ({why}): deleted")));
+                }
+                None => i += 1,
+            }
+        }
+        for (vcfg, vs) in self.config.virtuals.iter().zip(self.virtuals.iter_mut()) {
+            for (rcfg, rs) in vcfg.reals.iter().zip(vs.reals.iter_mut()) {
+                let rkey = rcfg.dest.key();
+                let Some(drain) = rs.drain.as_mut() else { continue };
+                if let Some(why) = judge(&vcfg.service.key, &rkey, drain) {
+                    rs.drain = None;
+                    ended.push((vcfg.service.key, rkey, format!("real server {rkey} drained ({why}): out")));
+                }
+            }
+        }
+        for (service, real, message) in ended {
+            self.events.push_back(Event::Decision { at: now, service, real: Some(real), message });
+        }
+    }
+
+    /// Ends the drains whose timeout has passed by `now`.
+    fn expire_drains(&mut self, now: Time) {
+        let left = |d: &Drain| match d.conns {
+            Some(n) => format!("{n} connections left"),
+            None => "connections not read".to_string(),
+        };
+        let timeout =
+            |d: &Drain| Duration::from_millis(d.deadline.as_millis().saturating_sub(d.since.as_millis()));
+        let mut ended = Vec::new();
+        let mut i = 0;
+        while i < self.draining.len() {
+            if self.draining[i].drain.deadline <= now {
+                let r = self.draining.remove(i);
+                let rkey = r.config.dest.key();
+                let message = format!(
+                    "real server {rkey} drain timeout ({:?}) with {}: deleted",
+                    timeout(&r.drain),
+                    left(&r.drain)
+                );
+                ended.push((r.service, rkey, message));
+            } else {
+                i += 1;
+            }
+        }
+        for (vcfg, vs) in self.config.virtuals.iter().zip(self.virtuals.iter_mut()) {
+            for (rcfg, rs) in vcfg.reals.iter().zip(vs.reals.iter_mut()) {
+                let Some(d) = rs.drain.filter(|d| d.deadline <= now) else { continue };
+                rs.drain = None;
+                let rkey = rcfg.dest.key();
+                let message =
+                    format!("real server {rkey} drain timeout ({:?}) with {}: out", timeout(&d), left(&d));
+                ended.push((vcfg.service.key, rkey, message));
+            }
+        }
+        for (service, real, message) in ended {
+            self.events.push_back(Event::Decision { at: now, service, real: Some(real), message });
         }
     }
 
@@ -1461,7 +1863,12 @@ impl Director {
                 Health::Up => "up".to_string(),
                 Health::Down => "down".to_string(),
                 Health::Unknown => "down until checked".to_string(),
+                Health::Maintenance if rs.drain.is_some() => format!(
+                    "in maintenance, draining at weight 0 until its connections end (at most {:?})",
+                    self.config.options.drain_timeout
+                ),
                 Health::Maintenance => "in maintenance".to_string(),
+                Health::Draining => "draining".to_string(),
             };
             format!("real server {key} {state}: {reason}")
         } else {
@@ -1575,4 +1982,40 @@ impl Director {
         self.run(&hooks.fallback_command, fallback_args(&key, start));
         self.run(if quorum { &hooks.quorum_up } else { &hooks.quorum_down }, Vec::new());
     }
+}
+
+impl Drain {
+    /// As the status shows it.
+    fn status(&self, removed: bool) -> DrainStatus {
+        DrainStatus { since: self.since, deadline: self.deadline, connections: self.conns, removed }
+    }
+}
+
+/// The state of a real server that a reload keeps (`orcfg` before, `rcfg` after): its health
+/// and the state of every check configured alike; a changed or new check starts passing when
+/// the server starts up or was up, and unknown otherwise.
+fn keep_real(mut ors: RealState, orcfg: &RealServer, rcfg: &RealServer, vstart: StartState) -> RealState {
+    let was_up = ors.health == Health::Up;
+    let mut old_checks: Vec<Option<CheckState>> =
+        std::mem::take(&mut ors.checks).into_iter().map(Some).collect();
+    ors.checks = rcfg
+        .checks
+        .iter()
+        .map(|c| {
+            let kept = orcfg
+                .checks
+                .iter()
+                .enumerate()
+                .position(|(ok, o)| old_checks[ok].is_some() && same_check(o, c))
+                .and_then(|ok| old_checks[ok].take());
+            kept.unwrap_or_else(|| {
+                CheckState::with(if rcfg.start.unwrap_or(vstart) == StartState::Up || was_up {
+                    Verdict::Pass
+                } else {
+                    Verdict::Unknown
+                })
+            })
+        })
+        .collect();
+    ors
 }

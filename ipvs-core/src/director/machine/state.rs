@@ -121,12 +121,35 @@ pub(super) struct RealState {
     pub quiesce_seen: bool,
     /// Quiesced, then deleted by hand with `readdquiescent = no`: left out until it recovers.
     pub dropped: bool,
+    /// Put in maintenance while up: kept at weight 0 until its connections end.
+    pub drain: Option<Drain>,
+}
+
+/// A drain in progress: the server stays in the table at weight 0 until its connections end
+/// or `deadline` passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Drain {
+    pub since: Time,
+    pub deadline: Time,
+    /// The connections the last read of the kernel's table counted (`None` before one).
+    pub conns: Option<u64>,
+}
+
+impl Drain {
+    /// A drain that starts at `now` and lasts at most `timeout`.
+    pub fn new(now: Time, timeout: Duration) -> Self {
+        Drain { since: now, deadline: now.plus_millis(ms(timeout)), conns: None }
+    }
 }
 
 impl RealState {
     /// A real server that starts as `start` (its virtual's) says, or its own override.
     pub fn start(real: &RealServer, start: StartState, now: Time) -> Self {
-        let start = real.start.unwrap_or(start);
+        Self::start_as(real, real.start.unwrap_or(start), now)
+    }
+
+    /// A real server that starts as `start` says, whatever its own override.
+    pub fn start_as(real: &RealServer, start: StartState, now: Time) -> Self {
         let mut rs = RealState {
             checks: real.checks.iter().map(|_| CheckState::start(start)).collect(),
             maintenance: false,
@@ -135,6 +158,7 @@ impl RealState {
             since: now,
             quiesce_seen: false,
             dropped: false,
+            drain: None,
         };
         rs.health = rs.compute_health();
         rs.weight = rs.compute_weight(real.dest.weight);
