@@ -1,9 +1,11 @@
 //! The two command lines over one daemon:
 //!
 //! ```text
-//! ldirectord-rs [-d|--debug] [--check|--dry-run] [--pid-file PATH] [--] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status
-//! ipvs-director --keepalived CONFIG [--check|--dry-run] [-I|--dont-release-ipvs] [-d]
-//! ipvs-director --ldirectord CONFIG [--check|--dry-run] [-d]
+//! ldirectord-rs [-d|--debug] [--check|--dry-run] [--pid-file PATH] [--metrics ADDR:PORT]
+//!               [--status-socket PATH|--no-status-socket] [--json] [--] [CONFIG] start|stop|restart|try-restart|reload|force-reload|status
+//! ipvs-director --keepalived CONFIG [--check|--dry-run] [-I|--dont-release-ipvs] [-d] [--metrics ADDR:PORT] [--status-socket PATH|--no-status-socket]
+//! ipvs-director --ldirectord CONFIG [--check|--dry-run] [-d] [--metrics ADDR:PORT] [--status-socket PATH|--no-status-socket]
+//! ipvs-director status [--status-socket PATH] [--json]
 //! ```
 //!
 //! `ldirectord-rs` follows ldirectord(8): `CONFIG` defaults to `ldirectord.cf` and is looked
@@ -17,17 +19,28 @@
 //! `--check` parses the configuration, prints its warnings and exits (0 when it is good);
 //! `--dry-run` prints the plan of the first apply (ipvsadm `-R` lines) and exits, changing
 //! nothing.
+//!
+//! Observing ([`super::status`]): `--metrics ADDR:PORT` serves `/metrics` (Prometheus) and
+//! `/status.json` over HTTP; the status socket (`/run/ldirectord-rs.NAME.sock`,
+//! `/run/ipvs-director.sock`, or `--status-socket PATH`; `--no-status-socket` for none) gives
+//! one JSON snapshot per connection. `status` reads that socket and prints a summary (`--json`:
+//! the document) and exits 0; when no daemon answers, `ldirectord-rs status` falls back to the
+//! pid file as before, and `ipvs-director status` exits 3.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use ipvs_core::director::config::{Dialect, DirectorConfig, OnStop};
 use ipvs_core::director::{keepalived, ldirectord};
 
 use super::daemon::Daemon;
 use super::log::Logger;
+use super::observe::{self, ReadError, SocketFile};
 use super::source::{FsSource, SystemResolver};
+use super::status;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,15 +85,71 @@ pub struct Args {
     pub keep_on_stop: bool,
     /// The pid file (`start` in the background, `stop`, `reload`, `status`).
     pub pid_file: PathBuf,
+    /// `--metrics ADDR:PORT`: where to serve `/metrics` and `/status.json`.
+    pub metrics: Option<SocketAddr>,
+    /// The status socket (none with `--no-status-socket`).
+    pub status_socket: Option<PathBuf>,
+    /// Whether the status socket was given (`--status-socket`): then failing to bind it is an
+    /// error, while the default is only logged.
+    pub status_socket_given: bool,
+    /// `status --json`: print the raw document.
+    pub json: bool,
+}
+
+/// The options both command lines share: the observers' endpoints.
+#[derive(Debug, Default)]
+struct Observing {
+    metrics: Option<SocketAddr>,
+    socket: Option<Option<PathBuf>>,
+    json: bool,
+}
+
+impl Observing {
+    /// Takes `a` (and its value from `it`) if it is one of these options.
+    fn take(&mut self, a: &str, it: &mut impl Iterator<Item = String>) -> Result<bool, String> {
+        match a {
+            "--metrics" => {
+                let v = it.next().ok_or("--metrics needs ADDR:PORT")?;
+                self.metrics = Some(parse_listen(&v)?);
+            }
+            "--status-socket" => {
+                self.socket = Some(Some(PathBuf::from(it.next().ok_or("--status-socket needs a path")?)))
+            }
+            "--no-status-socket" => self.socket = Some(None),
+            "--json" => self.json = true,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn finish(self, args: &mut Args, default_socket: PathBuf) {
+        args.metrics = self.metrics;
+        args.status_socket_given = matches!(self.socket, Some(Some(_)));
+        args.status_socket = self.socket.unwrap_or(Some(default_socket));
+        args.json = self.json;
+    }
+}
+
+/// `ADDR:PORT` (`127.0.0.1:9100`, `[::1]:9100`), or `:PORT` for every IPv4 address.
+pub fn parse_listen(v: &str) -> Result<SocketAddr, String> {
+    let full = if v.starts_with(':') { format!("0.0.0.0{v}") } else { v.to_string() };
+    full.parse().map_err(|_| format!("--metrics: {v} is not ADDR:PORT"))
 }
 
 /// ldirectord's usage line.
 pub const LDIRECTORD_USAGE: &str =
-    "usage: ldirectord-rs [-d|--debug] [--check|--dry-run] [--pid-file PATH] [--] [configfile] \
+    "usage: ldirectord-rs [-d|--debug] [--check|--dry-run] [--pid-file PATH] [--metrics ADDR:PORT] \
+[--status-socket PATH|--no-status-socket] [--json] [--] [configfile] \
 start|stop|restart|try-restart|reload|force-reload|status\n       ldirectord-rs -h|--help|-v|--version";
 
 /// ipvs-director's usage line.
-pub const DIRECTOR_USAGE: &str = "usage: ipvs-director (--keepalived|--ldirectord) CONFIG [--check|--dry-run] [-I|--dont-release-ipvs] [-d]";
+pub const DIRECTOR_USAGE: &str =
+    "usage: ipvs-director (--keepalived|--ldirectord) CONFIG [--check|--dry-run] \
+[-I|--dont-release-ipvs] [-d] [--metrics ADDR:PORT] [--status-socket PATH|--no-status-socket]\n       \
+ipvs-director status [--status-socket PATH] [--json]";
+
+/// `ipvs-director`'s status socket unless `--status-socket` says otherwise.
+pub const DIRECTOR_SOCKET: &str = "/run/ipvs-director.sock";
 
 /// Where ldirectord looks for a configuration named `name`.
 pub fn find_ldirectord_config(name: &str) -> PathBuf {
@@ -101,7 +170,11 @@ pub fn parse_ldirectord(args: &[OsString]) -> Result<Args, String> {
     let mut words = Vec::new();
     let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
     let mut opts = true;
+    let mut observing = Observing::default();
     while let Some(a) = it.next() {
+        if opts && observing.take(&a, &mut it)? {
+            continue;
+        }
         match a.as_str() {
             "--" if opts => opts = false,
             "-d" | "--debug" if opts => debug = true,
@@ -134,7 +207,7 @@ pub fn parse_ldirectord(args: &[OsString]) -> Result<Args, String> {
     } else {
         "ldirectord".into()
     };
-    Ok(Args {
+    let mut out = Args {
         dialect: Dialect::Ldirectord,
         config: find_ldirectord_config(&config),
         action,
@@ -142,7 +215,13 @@ pub fn parse_ldirectord(args: &[OsString]) -> Result<Args, String> {
         foreground: debug,
         keep_on_stop: false,
         pid_file: pid_file.unwrap_or_else(|| PathBuf::from(format!("/var/run/ldirectord.{name}.pid"))),
-    })
+        metrics: None,
+        status_socket: None,
+        status_socket_given: false,
+        json: false,
+    };
+    observing.finish(&mut out, PathBuf::from(format!("/run/ldirectord-rs.{name}.sock")));
+    Ok(out)
 }
 
 fn action_word(w: &str) -> Result<Action, String> {
@@ -165,7 +244,11 @@ pub fn parse_director(args: &[OsString]) -> Result<Args, String> {
     let mut debug = false;
     let mut keep = false;
     let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
+    let mut observing = Observing::default();
     while let Some(a) = it.next() {
+        if observing.take(&a, &mut it)? {
+            continue;
+        }
         match a.as_str() {
             "--keepalived" | "--ldirectord" => {
                 dialect = Some(if a == "--keepalived" { Dialect::Keepalived } else { Dialect::Ldirectord });
@@ -178,32 +261,30 @@ pub fn parse_director(args: &[OsString]) -> Result<Args, String> {
             "-d" | "--debug" => debug = true,
             "-h" | "--help" => action = Action::Help,
             "-v" | "--version" => action = Action::Version,
+            "status" => action = Action::Status,
             s => return Err(format!("unexpected argument {s}")),
         }
     }
-    if matches!(action, Action::Help | Action::Version) {
-        return Ok(Args {
-            dialect: Dialect::Keepalived,
-            config: PathBuf::new(),
-            action,
-            debug,
-            foreground: true,
-            keep_on_stop: keep,
-            pid_file: PathBuf::new(),
-        });
-    }
-    let (Some(dialect), Some(config)) = (dialect, config) else {
-        return Err("--keepalived CONFIG or --ldirectord CONFIG is required".into());
-    };
-    Ok(Args {
-        dialect,
-        config,
+    let mut out = Args {
+        dialect: dialect.unwrap_or(Dialect::Keepalived),
+        config: config.clone().unwrap_or_default(),
         action,
         debug,
         foreground: true,
         keep_on_stop: keep,
         pid_file: PathBuf::new(),
-    })
+        metrics: None,
+        status_socket: None,
+        status_socket_given: false,
+        json: false,
+    };
+    observing.finish(&mut out, PathBuf::from(DIRECTOR_SOCKET));
+    if !matches!(out.action, Action::Help | Action::Version | Action::Status)
+        && (dialect.is_none() || config.is_none())
+    {
+        return Err("--keepalived CONFIG or --ldirectord CONFIG is required".into());
+    }
+    Ok(out)
 }
 
 /// Reads and parses `path` as `dialect` ("file:line: message" on error).
@@ -290,6 +371,19 @@ pub fn run(program: &str, args: Args) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => err(&e),
+            }
+        }
+        Action::Status => {
+            if let Some(code) = status_from_socket(program, &args) {
+                return code;
+            }
+            if args.pid_file.as_os_str().is_empty() {
+                // ipvs-director has no pid file: the socket is the only way to ask.
+                match &args.status_socket {
+                    Some(p) => println!("{program} is not running (no daemon answers on {})", p.display()),
+                    None => println!("{program} is not running (no status socket to ask)"),
+                }
+                return ExitCode::from(3);
             }
         }
         _ => {}
@@ -392,6 +486,17 @@ fn serve(program: &str, args: &Args, config: DirectorConfig, log: Logger) -> Exi
     let path = args.config.clone();
     rt.block_on(async move {
         let mut daemon = Daemon::new(config, client, log.clone(), loader, Some(path));
+        let _socket = if dry_run {
+            None
+        } else {
+            match start_observers(args, &mut daemon, &log).await {
+                Ok(s) => s,
+                Err(e) => {
+                    log.error(&e);
+                    return ExitCode::FAILURE;
+                }
+            }
+        };
         if dry_run {
             return match daemon.first_plan() {
                 Ok(plan) => {
@@ -412,6 +517,73 @@ fn serve(program: &str, args: &Args, config: DirectorConfig, log: Logger) -> Exi
             }
         }
     })
+}
+
+/// How long `status` waits for the daemon's answer.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `status` through the status socket: the exit code when a daemon answered (or the socket
+/// failed in a way that says something is wrong), `None` when nobody answers there.
+fn status_from_socket(program: &str, args: &Args) -> Option<ExitCode> {
+    let path = args.status_socket.as_ref()?;
+    match observe::read_socket(path, STATUS_TIMEOUT) {
+        Ok(snapshot) => {
+            if args.json {
+                use std::io::Write;
+                let _ = std::io::stdout().write_all(&observe::to_json(&snapshot));
+            } else {
+                print!("{}", status::summary(&snapshot));
+            }
+            Some(ExitCode::SUCCESS)
+        }
+        Err(ReadError::NotRunning(_)) => None,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            // A pid file may still tell (ldirectord-rs); otherwise the status is unknown (LSB 4).
+            if args.pid_file.as_os_str().is_empty() {
+                Some(ExitCode::from(4))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Starts the metrics server and the status socket on the daemon's runtime; the socket file,
+/// removed when the returned guard drops. An endpoint asked for on the command line that cannot
+/// be bound is an error; the default status socket is only logged.
+async fn start_observers<B: ipvs_core::Backend>(
+    args: &Args,
+    daemon: &mut Daemon<B>,
+    log: &Logger,
+) -> Result<Option<SocketFile>, String> {
+    if args.metrics.is_none() && args.status_socket.is_none() {
+        return Ok(None);
+    }
+    let handle = daemon.status_handle();
+    if let Some(addr) = args.metrics {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        let shown = listener.local_addr().unwrap_or(addr);
+        log.info(&format!("serving http://{shown}/metrics and /status.json"));
+        tokio::spawn(observe::serve_http(listener, handle.clone()));
+    }
+    let Some(path) = &args.status_socket else { return Ok(None) };
+    match observe::bind_socket(path) {
+        Ok(listener) => {
+            log.info(&format!("status socket {}", path.display()));
+            tokio::spawn(observe::serve_socket(listener, handle));
+            Ok(Some(SocketFile(path.clone())))
+        }
+        Err(e) if args.status_socket_given => {
+            Err(format!("cannot bind the status socket {}: {e}", path.display()))
+        }
+        Err(e) => {
+            log.error(&format!("no status socket: {}: {e}", path.display()));
+            Ok(None)
+        }
+    }
 }
 
 /// Detaches from the terminal as a daemon does: fork, new session, fork again, `/` as the
@@ -490,5 +662,27 @@ mod tests {
         );
         assert!(parse_director(&os(&["--check"])).is_err());
         assert!(parse_director(&os(&["--keepalived"])).is_err());
+    }
+
+    #[test]
+    fn observing_options() {
+        let a = parse_director(&os(&["--keepalived", "k.conf", "--metrics", "127.0.0.1:9100"])).unwrap();
+        assert_eq!(a.metrics, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(a.status_socket, Some(PathBuf::from(DIRECTOR_SOCKET)));
+        assert!(!a.status_socket_given);
+        let a = parse_director(&os(&["status", "--json", "--status-socket", "/tmp/s"])).unwrap();
+        assert_eq!(a.action, Action::Status);
+        assert!(a.json && a.status_socket_given);
+        assert_eq!(a.status_socket, Some(PathBuf::from("/tmp/s")));
+        let a = parse_director(&os(&["--ldirectord", "l.cf", "--no-status-socket", "--metrics", ":9100"]))
+            .unwrap();
+        assert_eq!((a.status_socket, a.metrics), (None, Some("0.0.0.0:9100".parse().unwrap())));
+        assert!(parse_director(&os(&["--keepalived", "k.conf", "--metrics", "nowhere"])).is_err());
+        let a = parse_ldirectord(&os(&["--metrics", "[::1]:9100", "/tmp/x/my.cf", "start"])).unwrap();
+        assert_eq!(a.status_socket, Some(PathBuf::from("/run/ldirectord-rs.my.cf.sock")));
+        assert_eq!(a.metrics, Some("[::1]:9100".parse().unwrap()));
+        let a = parse_ldirectord(&os(&["--json", "status"])).unwrap();
+        assert!(a.json);
+        assert_eq!(a.status_socket, Some(PathBuf::from("/run/ldirectord-rs.ldirectord.sock")));
     }
 }

@@ -11,6 +11,12 @@
 //! kernel and planned, so a change in one service never touches another (and a hand edit of an
 //! unrelated service stays, as with both reference tools); services the director does not own
 //! ([`Director::owned`]) are never read or touched. A reload replans every owned service.
+//!
+//! Observing: the daemon times every probe and keeps what the machine does not (durations,
+//! failure and transition counts, the last decisions: [`super::telemetry`]); observers ask for
+//! a [`Snapshot`] through a [`StatusHandle`] ([`Daemon::status_handle`]), which the loop answers
+//! between two events, reading the kernel's entries of the owned services at most once a
+//! second. Probes never wait for it, and it never waits for a probe.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -27,6 +33,8 @@ use tokio::sync::mpsc;
 
 use super::log::Logger;
 use super::probe::{command, Prober};
+use super::status::{self, Snapshot, StatusHandle};
+use super::telemetry::{decision_line, KernelRead, Telemetry};
 
 /// Reads and parses the configuration again (a reload): the configuration, or the errors to
 /// log (the old configuration stays).
@@ -63,7 +71,13 @@ pub struct Daemon<B: Backend> {
     maintenance: BTreeSet<(IpAddr, Option<u16>)>,
     config_stamp: Option<u64>,
     next_poll: Instant,
+    telemetry: Telemetry,
+    status: Option<StatusHandle>,
+    requests: Option<mpsc::Receiver<status::Request>>,
 }
+
+/// A probe's end: its id, what it found, how long it took.
+type Ended = (ProbeId, Outcome, Duration);
 
 impl<B: Backend> std::fmt::Debug for Daemon<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,6 +102,7 @@ impl<B: Backend> Daemon<B> {
             .unwrap_or(0)
             ^ u64::from(std::process::id());
         let config_stamp = config_file.as_deref().and_then(stamp);
+        let telemetry = Telemetry::new(log.program(), config_file.as_ref().map(|p| p.display().to_string()));
         Daemon {
             director: Director::new(config, Time::ZERO, seed),
             backend,
@@ -101,6 +116,48 @@ impl<B: Backend> Daemon<B> {
             maintenance: BTreeSet::new(),
             config_stamp,
             next_poll: clock,
+            telemetry,
+            status: None,
+            requests: None,
+        }
+    }
+
+    /// A handle through which observers (the metrics server, the status socket) get
+    /// snapshots; the event loop answers it.
+    pub fn status_handle(&mut self) -> StatusHandle {
+        if let Some(h) = &self.status {
+            return h.clone();
+        }
+        let (handle, rx) = StatusHandle::channel();
+        self.status = Some(handle.clone());
+        self.requests = Some(rx);
+        handle
+    }
+
+    /// The status of now: the machine's, the daemon's records, and the kernel's entries of
+    /// the owned services (read again when the last read is older than a second).
+    pub fn snapshot(&mut self) -> Snapshot {
+        if !self.telemetry.kernel.as_ref().is_some_and(KernelRead::fresh) {
+            let owned = self.director.owned();
+            let table = self.read(&owned);
+            if let Err(e) = &table {
+                self.log.error(e);
+            }
+            self.telemetry.kernel = Some(KernelRead::new(table));
+        }
+        self.telemetry.update_health(&self.director);
+        self.telemetry.snapshot(&self.director)
+    }
+
+    /// Answers `first` and every other pending snapshot request with one snapshot.
+    fn answer(&mut self, first: status::Request, rx: &mut mpsc::Receiver<status::Request>) {
+        let snapshot = std::sync::Arc::new(self.snapshot());
+        if let Some(h) = &self.status {
+            h.publish(snapshot.clone());
+        }
+        let _ = first.send(snapshot.clone());
+        while let Ok(more) = rx.try_recv() {
+            let _ = more.send(snapshot.clone());
         }
     }
 
@@ -208,6 +265,8 @@ impl<B: Backend> Daemon<B> {
         let report = plan.apply(&mut self.backend, OnError::Continue);
         let mut failed: HashSet<ServiceKey> = HashSet::new();
         let failures: HashMap<usize, String> = report.failures().map(|(i, e)| (i, e.to_string())).collect();
+        let ops = plan.operations().count();
+        self.telemetry.applied(ops.saturating_sub(failures.len()), failures.len());
         for (i, op) in plan.operations().enumerate() {
             match failures.get(&i) {
                 None => self.log.info(&format!("ipvsadm {op}")),
@@ -241,15 +300,17 @@ impl<B: Backend> Daemon<B> {
     fn drain_events(&mut self) {
         while let Some(event) = self.director.poll_event() {
             match event {
-                Event::Decision { service, real, message, .. } => match real {
-                    Some(r) => self.log.info(&format!("{service} real server {}: {message}", r)),
-                    None => self.log.info(&format!("{service}: {message}")),
-                },
+                Event::Decision { at, service, real, message } => {
+                    let line = decision_line(&service, real.as_ref(), &message);
+                    self.log.info(&line);
+                    self.telemetry.decision(at, &service, real.as_ref(), line);
+                }
                 Event::Note { origin, message, .. } => self.log.info(&format!("{origin}: {message}")),
                 Event::Run { command: cmd, args } => self.run_command(&cmd.line, &args),
                 _ => {}
             }
         }
+        self.telemetry.update_health(&self.director);
     }
 
     /// Starts a notify or fallback command and logs a failure when it ends, without waiting.
@@ -278,6 +339,7 @@ impl<B: Backend> Daemon<B> {
                     self.log.info(&format!("{}: warning: {}", w.origin, w.message));
                 }
                 let now = self.now();
+                self.telemetry.prune(&config);
                 self.director.handle_reload(config, now);
                 self.feed_table();
                 self.drain_events();
@@ -366,8 +428,11 @@ impl<B: Backend> Daemon<B> {
         use tokio::signal::unix::{signal, SignalKind};
         let mut hup = signal(SignalKind::hangup())?;
         let mut usr1 = signal(SignalKind::user_defined1())?;
-        let (tx, mut rx) = mpsc::unbounded_channel::<(ProbeId, Outcome)>();
-        let stopped = self.event_loop(&tx, &mut rx, stop, &mut hup, &mut usr1).await;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Ended>();
+        // The loop holds the requests' receiving end while it runs.
+        let mut requests = self.requests.take();
+        let stopped = self.event_loop(&tx, &mut rx, &mut requests, stop, &mut hup, &mut usr1).await;
+        self.requests = requests;
         self.stop();
         Ok(stopped)
     }
@@ -375,8 +440,9 @@ impl<B: Backend> Daemon<B> {
     /// The loop itself, until `stop` resolves.
     async fn event_loop(
         &mut self,
-        tx: &mpsc::UnboundedSender<(ProbeId, Outcome)>,
-        rx: &mut mpsc::UnboundedReceiver<(ProbeId, Outcome)>,
+        tx: &mpsc::UnboundedSender<Ended>,
+        rx: &mut mpsc::UnboundedReceiver<Ended>,
+        requests: &mut Option<mpsc::Receiver<status::Request>>,
         stop: impl std::future::Future<Output = ()>,
         hup: &mut tokio::signal::unix::Signal,
         usr1: &mut tokio::signal::unix::Signal,
@@ -398,11 +464,13 @@ impl<B: Backend> Daemon<B> {
             }
             while let Some(req) = self.director.poll_probe(now) {
                 self.log.debug(&format!("probe {:?} {:?} -> {}", req.id, req.probe, req.check.target));
+                self.telemetry.probe_started(req.id, req.real, &req.check);
                 let prober = self.prober.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
+                    let start = Instant::now();
                     let outcome = prober.run(&req).await;
-                    let _ = tx.send((req.id, outcome));
+                    let _ = tx.send((req.id, outcome, start.elapsed()));
                 });
             }
             self.drain_events();
@@ -423,9 +491,18 @@ impl<B: Backend> Daemon<B> {
                 _ = &mut stop => return Stopped::Signal,
                 _ = hup.recv() => self.reload("SIGHUP"),
                 _ = usr1.recv() => self.log_status(),
+                // Before the probes' outcomes, which may never pause under load.
+                Some(req) = next_request(requests) => {
+                    if let Some(r) = requests.as_mut() {
+                        self.answer(req, r);
+                    }
+                }
                 got = rx.recv() => {
                     let mut next = got;
-                    while let Some((id, outcome)) = next {
+                    while let Some((id, outcome, took)) = next {
+                        if let Some(line) = self.telemetry.probe_ended(id, &outcome, took) {
+                            self.log.debug(&line);
+                        }
                         let now = self.now();
                         self.director.handle_outcome(id, outcome, now);
                         next = rx.try_recv().ok();
@@ -454,20 +531,11 @@ impl<B: Backend> Daemon<B> {
         }
     }
 
-    /// Logs every real server's state.
-    fn log_status(&self) {
-        for v in self.director.status() {
-            self.log.info(&format!("{}: sorry server {}", v.key, if v.sorry_in { "in" } else { "out" }));
-            for r in v.reals {
-                self.log.info(&format!(
-                    "  {} {:?} weight {} (configured {}), {} failures",
-                    r.key,
-                    r.health,
-                    r.desired_weight.map_or("out".to_string(), |w| w.to_string()),
-                    r.configured_weight,
-                    r.failures
-                ));
-            }
+    /// Logs every real server's state (the `status` command's summary, line by line).
+    fn log_status(&mut self) {
+        let snapshot = self.snapshot();
+        for line in status::summary(&snapshot).lines() {
+            self.log.info(line);
         }
     }
 
@@ -489,6 +557,8 @@ impl<B: Backend> Daemon<B> {
                 let report = p.apply(&mut self.backend, OnError::Continue);
                 let failures: HashMap<usize, String> =
                     report.failures().map(|(i, e)| (i, e.to_string())).collect();
+                let ops = p.operations().count();
+                self.telemetry.applied(ops.saturating_sub(failures.len()), failures.len());
                 for (i, op) in p.operations().enumerate() {
                     match failures.get(&i) {
                         None => self.log.info(&format!("ipvsadm {op}")),
@@ -499,6 +569,14 @@ impl<B: Backend> Daemon<B> {
             Err(e) => self.log.error(&e),
         }
         self.applied.clear();
+    }
+}
+
+/// The next snapshot request, or never when there is no receiver.
+async fn next_request(rx: &mut Option<mpsc::Receiver<status::Request>>) -> Option<status::Request> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
     }
 }
 

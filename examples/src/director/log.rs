@@ -78,6 +78,11 @@ impl Logger {
         Logger { inner: Arc::new(Inner { program: program.to_owned(), debug, sink: Mutex::new(sink) }) }
     }
 
+    /// The program's name, as the lines show it.
+    pub fn program(&self) -> &str {
+        &self.inner.program
+    }
+
     /// A logger to standard error.
     pub fn stderr(program: &str, debug: bool) -> Self {
         Self::new(program, &LogTarget::Stderr, debug)
@@ -151,7 +156,13 @@ impl Logger {
 
 /// The time now, UTC, as `2026-05-01 12:34:56`.
 pub fn timestamp() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    format_unix_ms(ms)
+}
+
+/// A Unix time in milliseconds, UTC, as `2026-05-01 12:34:56` (the log's format).
+pub fn format_unix_ms(ms: u64) -> String {
+    let secs = ms / 1000;
     let (days, rem) = (secs / 86400, secs % 86400);
     let (y, m, d) = civil_from_days(days as i64);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
@@ -180,6 +191,7 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(format_unix_ms(1_704_067_199_999), "2023-12-31 23:59:59");
     }
 
     #[test]

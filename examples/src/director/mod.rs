@@ -15,12 +15,19 @@
 //! * [`cli`]: both command lines (ldirectord's and `--keepalived`), the pid file, daemonizing.
 //! * [`source`]: the filesystem and name resolution the parsers read through.
 //! * [`log`]: standard error, a log file or syslog.
+//! * [`status`]: the status snapshot (one serde struct) that the status socket, `/status.json`,
+//!   `/metrics` ([`metrics`]) and the `status` commands show; [`telemetry`]: what the daemon
+//!   measures and how a snapshot is built; [`observe`]: the HTTP server and the status socket.
 //! * [`prep`]: `lvs-prep` (real-server and director preparation): the pure decisions and their
 //!   application through rtnetlink and `/proc/sys`.
 
 pub mod cli;
 pub mod daemon;
 pub mod log;
+pub mod metrics;
+pub mod observe;
 pub mod prep;
 pub mod probe;
 pub mod source;
+pub mod status;
+pub mod telemetry;
