@@ -17,7 +17,7 @@ use ipvs_core::director::config::{
 use ipvs_core::status::{DestinationStatus, Info, ServiceStatus, SyncDaemon, Timeouts};
 use ipvs_core::table::MemoryBackend;
 use ipvs_core::{Backend, Destination, ForwardMethod, Operation, Scheduler, Service, ServiceKey};
-use ipvs_examples::director::daemon::Daemon;
+use ipvs_examples::director::daemon::{Daemon, Options};
 use ipvs_examples::director::log::Logger;
 use ipvs_examples::director::probe;
 use tokio::net::TcpListener;
@@ -276,13 +276,15 @@ async fn hand_deleted_quiesced_server(readd: bool) {
     );
     cfg.options.readd_quiescent = readd;
     let table = Shared::default();
+    // The table is reconciled every second (the default is 10 s).
     let mut daemon = Daemon::new(
         cfg,
         table.clone(),
         Logger::stderr("test", true),
         Box::new(|| Err("no reload".into())),
         None,
-    );
+    )
+    .with_options(Options { reconcile_interval: Duration::from_secs(1), ..Options::default() });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let run =
         tokio::spawn(async move { daemon.run_until(async { stop_rx.await.unwrap_or(()) }).await.unwrap() });
@@ -293,7 +295,7 @@ async fn hand_deleted_quiesced_server(readd: bool) {
     if readd {
         until("put back at weight 0", bound, || table.table() == rows(&[(&d, 0), (&u, 1)])).await;
     } else {
-        // Two polls of the table pass: it must stay out.
+        // Two reconciles of the table pass: it must stay out.
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert_eq!(table.table(), rows(&[(&u, 1)]));
     }

@@ -8,6 +8,12 @@
 //! ipvs-director status [--status-socket PATH] [--json]
 //! ```
 //!
+//! Both daemons also take [`DaemonOptions`]' `--reconcile-interval SECONDS` (10), `--own-table`,
+//! `--drain-timeout SECONDS` (300; 0 deletes a removed real server at once),
+//! `--expire-quiescent-template` and `--expire-nodest-conn` (set those sysctls to 1 at start),
+//! and read systemd's `NOTIFY_SOCKET`/`WATCHDOG_USEC`; `ldirectord-rs --foreground` stays in the
+//! foreground without `-d`'s debug lines (for systemd's `Type=notify`).
+//!
 //! `ldirectord-rs` follows ldirectord(8): `CONFIG` defaults to `ldirectord.cf` and is looked
 //! for in `/etc/ha.d/`, then `/etc/ha.d/conf/`, then as given; `start` daemonizes and writes
 //! `/var/run/ldirectord.NAME.pid` (NAME is the configuration's file name) unless `-d` or
@@ -36,7 +42,7 @@ use std::time::Duration;
 use ipvs_core::director::config::{Dialect, DirectorConfig, OnStop};
 use ipvs_core::director::{keepalived, ldirectord};
 
-use super::daemon::Daemon;
+use super::daemon::{Daemon, Options as DaemonOptions};
 use super::log::Logger;
 use super::observe::{self, ReadError, SocketFile};
 use super::source::{FsSource, SystemResolver};
@@ -94,6 +100,8 @@ pub struct Args {
     pub status_socket_given: bool,
     /// `status --json`: print the raw document.
     pub json: bool,
+    /// Drift repair, draining, sysctls ([`DaemonOptions`]).
+    pub daemon: DaemonOptions,
 }
 
 /// The options both command lines share: the observers' endpoints.
@@ -139,13 +147,16 @@ pub fn parse_listen(v: &str) -> Result<SocketAddr, String> {
 /// ldirectord's usage line.
 pub const LDIRECTORD_USAGE: &str =
     "usage: ldirectord-rs [-d|--debug] [--check|--dry-run] [--pid-file PATH] [--metrics ADDR:PORT] \
-[--status-socket PATH|--no-status-socket] [--json] [--] [configfile] \
+[--status-socket PATH|--no-status-socket] [--json] [--foreground] [--reconcile-interval SECONDS] \
+[--own-table] [--drain-timeout SECONDS] [--expire-quiescent-template] [--expire-nodest-conn] [--] [configfile] \
 start|stop|restart|try-restart|reload|force-reload|status\n       ldirectord-rs -h|--help|-v|--version";
 
 /// ipvs-director's usage line.
 pub const DIRECTOR_USAGE: &str =
     "usage: ipvs-director (--keepalived|--ldirectord) CONFIG [--check|--dry-run] \
-[-I|--dont-release-ipvs] [-d] [--metrics ADDR:PORT] [--status-socket PATH|--no-status-socket]\n       \
+[-I|--dont-release-ipvs] [-d] [--metrics ADDR:PORT] [--status-socket PATH|--no-status-socket] \
+[--reconcile-interval SECONDS] [--own-table] [--drain-timeout SECONDS] [--expire-quiescent-template] \
+[--expire-nodest-conn]\n       \
 ipvs-director status [--status-socket PATH] [--json]";
 
 /// `ipvs-director`'s status socket unless `--status-socket` says otherwise.
@@ -171,12 +182,15 @@ pub fn parse_ldirectord(args: &[OsString]) -> Result<Args, String> {
     let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
     let mut opts = true;
     let mut observing = Observing::default();
+    let mut daemon = DaemonOptions::default();
+    let mut foreground = false;
     while let Some(a) = it.next() {
-        if opts && observing.take(&a, &mut it)? {
+        if opts && (observing.take(&a, &mut it)? || daemon.take(&a, &mut it)?) {
             continue;
         }
         match a.as_str() {
             "--" if opts => opts = false,
+            "--foreground" if opts => foreground = true,
             "-d" | "--debug" if opts => debug = true,
             "-h" | "-?" | "--help" if opts => mode = Some(Action::Help),
             "-v" | "--version" if opts => mode = Some(Action::Version),
@@ -212,13 +226,14 @@ pub fn parse_ldirectord(args: &[OsString]) -> Result<Args, String> {
         config: find_ldirectord_config(&config),
         action,
         debug,
-        foreground: debug,
+        foreground: debug || foreground,
         keep_on_stop: false,
         pid_file: pid_file.unwrap_or_else(|| PathBuf::from(format!("/var/run/ldirectord.{name}.pid"))),
         metrics: None,
         status_socket: None,
         status_socket_given: false,
         json: false,
+        daemon,
     };
     observing.finish(&mut out, PathBuf::from(format!("/run/ldirectord-rs.{name}.sock")));
     Ok(out)
@@ -245,8 +260,9 @@ pub fn parse_director(args: &[OsString]) -> Result<Args, String> {
     let mut keep = false;
     let mut it = args.iter().map(|a| a.to_string_lossy().into_owned());
     let mut observing = Observing::default();
+    let mut daemon = DaemonOptions::default();
     while let Some(a) = it.next() {
-        if observing.take(&a, &mut it)? {
+        if observing.take(&a, &mut it)? || daemon.take(&a, &mut it)? {
             continue;
         }
         match a.as_str() {
@@ -277,6 +293,7 @@ pub fn parse_director(args: &[OsString]) -> Result<Args, String> {
         status_socket: None,
         status_socket_given: false,
         json: false,
+        daemon,
     };
     observing.finish(&mut out, PathBuf::from(DIRECTOR_SOCKET));
     if !matches!(out.action, Action::Help | Action::Version | Action::Status)
@@ -296,9 +313,10 @@ pub fn load(dialect: Dialect, path: &Path) -> Result<DirectorConfig, String> {
     parsed.map_err(|e| e.to_string())
 }
 
-/// [`load`], with the command line's overrides applied (`-I`).
+/// [`load`], with the command line's overrides applied (`-I`, `--drain-timeout`).
 fn load_with(args: &Args) -> Result<DirectorConfig, String> {
     let mut config = load(args.dialect, &args.config)?;
+    args.daemon.configure(&mut config);
     if args.keep_on_stop {
         config.options.on_stop = OnStop::Keep;
     }
@@ -485,7 +503,8 @@ fn serve(program: &str, args: &Args, config: DirectorConfig, log: Logger) -> Exi
     let dry_run = args.action == Action::DryRun;
     let path = args.config.clone();
     rt.block_on(async move {
-        let mut daemon = Daemon::new(config, client, log.clone(), loader, Some(path));
+        let mut daemon = Daemon::new(config, client, log.clone(), loader, Some(path))
+            .with_options(args.daemon.clone().with_systemd_env());
         let _socket = if dry_run {
             None
         } else {
@@ -662,6 +681,29 @@ mod tests {
         );
         assert!(parse_director(&os(&["--check"])).is_err());
         assert!(parse_director(&os(&["--keepalived"])).is_err());
+    }
+
+    #[test]
+    fn daemon_options() {
+        let a = parse_director(&os(&[
+            "--keepalived",
+            "k.conf",
+            "--reconcile-interval",
+            "2",
+            "--own-table",
+            "--drain-timeout",
+            "0",
+            "--expire-quiescent-template",
+        ]))
+        .unwrap();
+        assert_eq!(a.daemon.reconcile_interval, std::time::Duration::from_secs(2));
+        assert_eq!(a.daemon.drain_timeout, std::time::Duration::ZERO);
+        assert!(a.daemon.own_table && a.daemon.expire_quiescent_template && !a.daemon.expire_nodest_conn);
+        let a = parse_ldirectord(&os(&["--foreground", "--drain-timeout", "60", "x.cf", "start"])).unwrap();
+        assert!(a.foreground && !a.debug);
+        assert_eq!(a.daemon.drain_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(a.daemon.reconcile_interval, std::time::Duration::from_secs(10));
+        assert!(parse_director(&os(&["--keepalived", "k.conf", "--drain-timeout", "soon"])).is_err());
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! [`Director::desired`] into minimal operations with [`ipvs_core::plan`] and sends them.
 //!
 //! Applying: the daemon remembers, per virtual service, the entry it last applied. When the
-//! machine's table changes, only the services whose entry changed are read back from the
-//! kernel and planned, so a change in one service never touches another (and a hand edit of an
-//! unrelated service stays, as with both reference tools); services the director does not own
-//! ([`Director::owned`]) are never read or touched. A reload replans every owned service.
+//! machine's table changes, the services whose entry changed are read back from the kernel and
+//! planned; the whole table of the owned services is reconciled besides, right after every
+//! change and every `--reconcile-interval`, and hand edits are repaired ([`reconcile`]).
+//! Services the director does not own ([`Director::owned`]) are never read or touched, unless
+//! it owns the whole table (`--own-table`). A reload replans every owned service. At start the
+//! machine resumes from the kernel's table, so a restart changes nothing that is right.
 //!
 //! Observing: the daemon times every probe and keeps what the machine does not (durations,
 //! failure and transition counts, the last decisions: [`super::telemetry`]); observers ask for
@@ -36,12 +38,17 @@ use super::probe::{command, Prober};
 use super::status::{self, Snapshot, StatusHandle};
 use super::telemetry::{decision_line, KernelRead, Telemetry};
 
+mod notify;
+pub mod reconcile;
+pub use reconcile::{DriftCounters, Options};
+
 /// Reads and parses the configuration again (a reload): the configuration, or the errors to
 /// log (the old configuration stays).
 pub type Loader = Box<dyn FnMut() -> Result<DirectorConfig, String> + Send>;
 
 /// How often the maintenance directory, (with `autoreload`) the configuration file and the
-/// services with quiesced real servers are looked at.
+/// services with draining real servers are looked at (and whether the whole table's
+/// reconciliation is due).
 const POLL: Duration = Duration::from_secs(1);
 
 /// After a failed apply, when to try again.
@@ -71,6 +78,7 @@ pub struct Daemon<B: Backend> {
     maintenance: BTreeSet<(IpAddr, Option<u16>)>,
     config_stamp: Option<u64>,
     next_poll: Instant,
+    prod: reconcile::Prod,
     telemetry: Telemetry,
     status: Option<StatusHandle>,
     requests: Option<mpsc::Receiver<status::Request>>,
@@ -116,6 +124,7 @@ impl<B: Backend> Daemon<B> {
             maintenance: BTreeSet::new(),
             config_stamp,
             next_poll: clock,
+            prod: reconcile::Prod::new(seed),
             telemetry,
             status: None,
             requests: None,
@@ -243,57 +252,22 @@ impl<B: Backend> Daemon<B> {
 
     /// The plan of the first apply (for `--dry-run`), after reading the kernel's table.
     pub fn first_plan(&mut self) -> Result<Plan, String> {
-        self.feed_table();
-        let (keys, want) = self.changes(true);
-        self.plan_for(&keys, &want)
+        self.resume();
+        let (keys, _) = self.changes(true);
+        let own_table = self.prod.opts.own_table;
+        self.plan_keys(&keys, own_table).map(|(_, _, p)| p)
     }
 
     /// Applies the machine's table to the backend; see the [module docs](self).
     fn sync(&mut self, full: bool) {
-        let (keys, want) = self.changes(full);
+        let (keys, _) = self.changes(full);
+        // Whatever failed before is among the changed services: tried again here.
+        self.retry_at = None;
         if keys.is_empty() {
             return;
         }
-        let plan = match self.plan_for(&keys, &want) {
-            Ok(p) => p,
-            Err(e) => {
-                self.log.error(&e);
-                self.retry_at = Some(Instant::now() + RETRY);
-                return;
-            }
-        };
-        let report = plan.apply(&mut self.backend, OnError::Continue);
-        let mut failed: HashSet<ServiceKey> = HashSet::new();
-        let failures: HashMap<usize, String> = report.failures().map(|(i, e)| (i, e.to_string())).collect();
-        let ops = plan.operations().count();
-        self.telemetry.applied(ops.saturating_sub(failures.len()), failures.len());
-        for (i, op) in plan.operations().enumerate() {
-            match failures.get(&i) {
-                None => self.log.info(&format!("ipvsadm {op}")),
-                Some(e) => {
-                    self.log.error(&format!("ipvsadm {op}: {e}"));
-                    if let Some(k) = op.service_key() {
-                        failed.insert(*k);
-                    }
-                }
-            }
-        }
-        for key in &keys {
-            if failed.contains(key) {
-                self.applied.remove(key);
-            } else {
-                match want.iter().find(|(s, _)| s.key == *key) {
-                    Some(entry) => self.applied.insert(*key, entry.clone()),
-                    None => self.applied.remove(key),
-                };
-            }
-        }
-        self.retry_at = if failed.is_empty() { None } else { Some(Instant::now() + RETRY) };
-        // Services removed by a reload whose deletion went through are forgotten.
-        let owned = self.director.owned();
-        let done: Vec<ServiceKey> =
-            keys.iter().filter(|k| !failed.contains(k) && owned.contains(k)).copied().collect();
-        self.director.handle_applied(&done);
+        let foreign = full && self.prod.opts.own_table;
+        self.apply_keys(&keys, foreign);
     }
 
     /// Logs the machine's events and starts its commands.
@@ -345,36 +319,6 @@ impl<B: Backend> Daemon<B> {
                 self.drain_events();
                 self.sync(true);
             }
-        }
-    }
-
-    /// Reads back the services holding a quiesced real server (weight 0) and shows them to the
-    /// machine: one deleted by hand since is left out with `readdquiescent = no`, and added
-    /// back (weight 0) with `yes`, as ldirectord checks on every pass.
-    fn refresh_quiesced(&mut self) {
-        let keys: Vec<ServiceKey> = self
-            .director
-            .status()
-            .into_iter()
-            .filter(|v| v.reals.iter().any(|r| r.desired_weight == Some(0)))
-            .map(|v| v.key)
-            .collect();
-        if keys.is_empty() {
-            return;
-        }
-        match self.read(&keys) {
-            Ok(table) => {
-                let now = self.now();
-                self.director.handle_table(&table, now);
-                if self.director.config().options.readd_quiescent {
-                    // Replanned at once: a missing quiesced server is added back.
-                    for k in &keys {
-                        self.applied.remove(k);
-                    }
-                    self.retry_at = Some(Instant::now());
-                }
-            }
-            Err(e) => self.log.error(&e),
         }
     }
 
@@ -449,10 +393,12 @@ impl<B: Backend> Daemon<B> {
     ) -> Stopped {
         self.log.info(&format!("starting: {} virtual services", self.director.config().virtuals.len()));
         self.start_settings();
-        self.feed_table();
+        self.start_up();
         self.poll_files();
         self.drain_events();
         self.sync(true);
+        self.drain_events();
+        self.ready();
         tokio::pin!(stop);
         loop {
             let now = self.now();
@@ -460,8 +406,9 @@ impl<B: Backend> Daemon<B> {
             if Instant::now() >= self.next_poll {
                 self.next_poll = Instant::now() + POLL;
                 self.poll_files();
-                self.refresh_quiesced();
+                self.poll_drift();
             }
+            self.prod.watchdog();
             while let Some(req) = self.director.poll_probe(now) {
                 self.log.debug(&format!("probe {:?} {:?} -> {}", req.id, req.probe, req.check.target));
                 self.telemetry.probe_started(req.id, req.real, &req.check);
@@ -480,6 +427,9 @@ impl<B: Backend> Daemon<B> {
                 self.drain_events();
             }
             let mut wake = self.next_poll;
+            if let Some(t) = self.prod.wake() {
+                wake = wake.min(t);
+            }
             if let Some(t) = self.director.poll_timeout() {
                 wake = wake.min(self.instant(t));
             }
@@ -541,6 +491,7 @@ impl<B: Backend> Daemon<B> {
 
     /// Leaves the table per the configuration's [`OnStop`].
     pub fn stop(&mut self) {
+        self.prod.notify("STOPPING=1");
         let now = self.now();
         self.director.handle_stop(now);
         self.drain_events();
