@@ -2,7 +2,8 @@
 //! socket, with the real machine, real probes against servers on 127.0.0.1 and the in-memory
 //! table. A server goes down and comes back (with removal and with quiescence) and the health
 //! and weight series follow; the status socket's document and the `status` command; `/metrics`
-//! answers while a thousand checks hang. The same runs on the kernel in the VM
+//! answers while a thousand checks hang; the status page (`/`, `/?fragment=1`) shows the
+//! server's health change. The same runs on the kernel in the VM
 //! (`scripts/suites/director-metrics.vm`).
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
@@ -172,6 +173,19 @@ async fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> (u16, String
     (status, head.to_string(), body.to_string())
 }
 
+/// The health text of the real server `addr` on the status page, in each of its rows (one per
+/// service it belongs to).
+fn page_health(html: &str, addr: SocketAddr) -> Vec<String> {
+    let key = format!("<span class=\"addr\">{addr}</span>");
+    html.lines()
+        .filter(|l| l.starts_with("<tr") && l.contains(&key))
+        .filter_map(|l| {
+            let cell = l.split("data-label=\"Health\">").nth(1)?;
+            Some(cell.split_once("\">")?.1.split('<').next()?.to_string())
+        })
+        .collect()
+}
+
 /// The value of the sample `name{...}` whose labels include `labels`.
 fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
@@ -290,6 +304,13 @@ async fn metrics_follow_a_server_down_and_up(on_failure: OnFailure) {
         Some(1.0)
     );
     assert!(sample(&t, "ipvs_director_table_corrections_total", &[]).unwrap() > corrections);
+    // The status page says so, in words.
+    let (status, head, html) = get(addr, "/", None).await;
+    assert_eq!(status, 200);
+    assert!(head.contains("text/html"), "{head}");
+    assert_eq!(page_health(&html, a1), [down], "{html}");
+    assert_eq!(page_health(&html, a2), ["up"]);
+    assert!(html.contains(&format!("real server {a1} of TCP 10.9.9.9:80 down")), "{html}");
 
     let _rs1 = serve(a1, false).await;
     until("rs1 up again, back in the kernel with weight 1", bound, || async {
@@ -300,6 +321,9 @@ async fn metrics_follow_a_server_down_and_up(on_failure: OnFailure) {
     .await;
     let t = scrape().await;
     assert!(sample(&t, "ipvs_director_health_transitions_total", &labels(&l1, &[])).unwrap() >= 2.0);
+    let (_, _, fragment) = get(addr, "/?fragment=1", None).await;
+    assert_eq!(page_health(&fragment, a1), ["up"], "{fragment}");
+    assert!(!fragment.contains("<html"));
 
     // The same moment as JSON.
     let (status, _, json) = get(addr, "/status.json", None).await;

@@ -17,7 +17,8 @@
 //! * [`log`]: standard error, a log file or syslog.
 //! * [`status`]: the status snapshot (one serde struct) that the status socket, `/status.json`,
 //!   `/metrics` ([`metrics`]) and the `status` commands show; [`telemetry`]: what the daemon
-//!   measures and how a snapshot is built; [`observe`]: the HTTP server and the status socket.
+//!   measures and how a snapshot is built; [`observe`]: the HTTP server and the status socket;
+//!   [`page`]: the status page at `/` (HTML, from the same snapshot).
 //! * [`prep`]: `lvs-prep` (real-server and director preparation): the pure decisions and their
 //!   application through rtnetlink and `/proc/sys`.
 
@@ -26,6 +27,7 @@ pub mod daemon;
 pub mod log;
 pub mod metrics;
 pub mod observe;
+pub mod page;
 pub mod prep;
 pub mod probe;
 pub mod source;

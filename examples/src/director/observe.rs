@@ -3,7 +3,9 @@
 //! event loop):
 //!
 //! * HTTP (`--metrics ADDR:PORT`, hyper): `/metrics` (Prometheus text, or OpenMetrics when
-//!   the `Accept` header asks for it), `/status.json` (the [`Snapshot`]), `/` (an index).
+//!   the `Accept` header asks for it), `/status.json` (the [`Snapshot`]), `/` (the status
+//!   page, [`page::page`]) and `/?fragment=1` (its tables, [`page::fragment`], which the page
+//!   fetches to refresh itself).
 //! * The status socket (`--status-socket PATH`): a Unix stream socket that writes one JSON
 //!   [`Snapshot`] to each connection and closes it; [`read_socket`] is its client (the
 //!   `status` commands).
@@ -16,14 +18,17 @@ use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use hyper::header::{
+    HeaderName, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
 
-use super::metrics;
 use super::status::{Snapshot, StatusHandle};
+use super::{metrics, page};
 
 /// The JSON document of a snapshot (pretty-printed: people read it too).
 pub fn to_json(snapshot: &Snapshot) -> Vec<u8> {
@@ -47,7 +52,7 @@ pub async fn respond<B>(req: &Request<B>, handle: &StatusHandle) -> Response<Ful
     }
     let path = req.uri().path();
     if !matches!(path, "/" | "/metrics" | "/status.json") {
-        return response(StatusCode::NOT_FOUND, TEXT, "not found: try /metrics or /status.json\n");
+        return response(StatusCode::NOT_FOUND, TEXT, "not found: try /, /metrics or /status.json\n");
     }
     let Some(snapshot) = handle.snapshot().await else {
         return response(StatusCode::SERVICE_UNAVAILABLE, TEXT, "no status yet\n");
@@ -60,14 +65,24 @@ pub async fn respond<B>(req: &Request<B>, handle: &StatusHandle) -> Response<Ful
             response(StatusCode::OK, ct, metrics::encode(&snapshot, om))
         }
         "/status.json" => response(StatusCode::OK, "application/json", to_json(&snapshot)),
-        _ => response(
-            StatusCode::OK,
-            TEXT,
-            format!(
-                "{} {}: /metrics (Prometheus), /status.json (the status snapshot)\n",
-                snapshot.program, snapshot.version
-            ),
-        ),
+        _ => {
+            let body = if page::wants_fragment(req.uri().query()) {
+                page::fragment(&snapshot)
+            } else {
+                page::page(&snapshot)
+            };
+            let mut r = response(StatusCode::OK, "text/html; charset=utf-8", body);
+            let headers: [(HeaderName, &'static str); 4] = [
+                (CONTENT_SECURITY_POLICY, page::CONTENT_SECURITY_POLICY),
+                (CACHE_CONTROL, "no-store"),
+                (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (REFERRER_POLICY, "no-referrer"),
+            ];
+            for (name, value) in headers {
+                r.headers_mut().insert(name, HeaderValue::from_static(value));
+            }
+            r
+        }
     };
     if req.method() == Method::HEAD {
         *r.body_mut() = Full::new(Bytes::new());
