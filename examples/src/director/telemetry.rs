@@ -59,27 +59,6 @@ pub fn decision_line(service: &ServiceKey, real: Option<&DestinationKey>, messag
     format!("{svc}: {message}")
 }
 
-/// The check without what does not change its identity (where it was written).
-pub fn check_identity(check: &Check) -> Check {
-    fn strip(p: &Probe) -> Probe {
-        match p {
-            Probe::Command { command, ldirectord_args, dynamic_weight } => {
-                let mut command = command.clone();
-                command.origin = Default::default();
-                Probe::Command { command, ldirectord_args: *ldirectord_args, dynamic_weight: *dynamic_weight }
-            }
-            Probe::Alternate { connects, then } => {
-                Probe::Alternate { connects: *connects, then: Box::new(strip(then)) }
-            }
-            p => p.clone(),
-        }
-    }
-    let mut c = check.clone();
-    c.origin = Default::default();
-    c.probe = strip(&c.probe);
-    c
-}
-
 /// What a check's kind is called (`connect`, `http`, ...).
 pub fn probe_kind(p: &Probe) -> String {
     match p {
@@ -233,7 +212,7 @@ impl Telemetry {
 
     /// A probe started.
     pub fn probe_started(&mut self, id: ProbeId, real: DestinationKey, check: &Check) {
-        self.in_flight.insert(id, (real, check_identity(check)));
+        self.in_flight.insert(id, (real, check.identity()));
     }
 
     /// A probe ended after `took`: its record, and what to log about it (debug).
@@ -323,7 +302,7 @@ impl Telemetry {
         for v in &config.virtuals {
             for r in &v.reals {
                 for c in &r.checks {
-                    keep.insert((r.dest.key(), check_identity(c)));
+                    keep.insert((r.dest.key(), c.identity()));
                 }
             }
         }
@@ -454,7 +433,7 @@ impl Telemetry {
         let mut last: Option<CheckResult> = None;
         let mut checks = Vec::new();
         for (c, ccfg) in r.checks.iter().zip(configured) {
-            let rec = self.checks.get(&(r.key, check_identity(ccfg)));
+            let rec = self.checks.get(&(r.key, ccfg.identity()));
             if let Some(rec) = rec {
                 hist.add(&rec.hist);
                 failed += rec.failed;

@@ -345,6 +345,25 @@ pub struct Check {
 }
 
 impl Check {
+    /// The check without where it was written ([`Check::origin`] and the origins of its
+    /// commands): two checks with equal identities do the same thing. The director shares
+    /// and keeps the state of checks by this identity.
+    ///
+    /// ```
+    /// # use ipvs_core::director::config::Check;
+    /// # fn demo(a: &Check) {
+    /// let mut b = a.clone();
+    /// b.origin = Default::default();
+    /// assert_eq!(a.identity(), b.identity());
+    /// # }
+    /// ```
+    pub fn identity(&self) -> Check {
+        let mut c = self.clone();
+        c.origin = Default::default();
+        c.probe = c.probe.without_origins();
+        c
+    }
+
     /// A check running `probe` against `target` with ldirectord's defaults: every 10 s
     /// (`checkinterval`), 5 s to answer (`checktimeout`), down at the first failure
     /// (`failurecount = 1`), no retry delay, no warm-up, no bind address or mark, no origin.
@@ -506,6 +525,24 @@ pub enum Probe {
         /// The probe every `connects + 1`-th time.
         then: Box<Probe>,
     },
+}
+
+impl Probe {
+    /// The probe with the origins of its commands cleared (where a line is written is not
+    /// what it does).
+    pub fn without_origins(&self) -> Probe {
+        match self {
+            Probe::Command { command, ldirectord_args, dynamic_weight } => {
+                let mut command = command.clone();
+                command.origin = Default::default();
+                Probe::Command { command, ldirectord_args: *ldirectord_args, dynamic_weight: *dynamic_weight }
+            }
+            Probe::Alternate { connects, then } => {
+                Probe::Alternate { connects: *connects, then: Box::new(then.without_origins()) }
+            }
+            p => p.clone(),
+        }
+    }
 }
 
 /// A directive accepted without effect, and where it was.

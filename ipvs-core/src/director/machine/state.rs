@@ -264,7 +264,7 @@ impl RunnerKey {
     pub fn new(service: ServiceKey, real: DestinationKey, check: &Check) -> Self {
         RunnerKey {
             real,
-            probe: strip_probe(&check.probe),
+            probe: check.probe.without_origins(),
             target: check.target,
             bind: check.bind,
             fwmark: check.fwmark,
@@ -283,32 +283,10 @@ fn gets_service_args(p: &Probe) -> bool {
     }
 }
 
-/// The probe with the origins of its commands cleared (where a line is written is not what it
-/// does).
-fn strip_probe(p: &Probe) -> Probe {
-    match p {
-        Probe::Command { command, ldirectord_args, dynamic_weight } => {
-            let mut command = command.clone();
-            command.origin = Default::default();
-            Probe::Command { command, ldirectord_args: *ldirectord_args, dynamic_weight: *dynamic_weight }
-        }
-        Probe::Alternate { connects, then } => {
-            Probe::Alternate { connects: *connects, then: Box::new(strip_probe(then)) }
-        }
-        p => p.clone(),
-    }
-}
-
 /// Whether two checks are configured alike, wherever they are written (a reload keeps the
 /// state of a check that is alike).
 pub(super) fn same_check(a: &Check, b: &Check) -> bool {
-    let strip = |c: &Check| {
-        let mut c = c.clone();
-        c.origin = Default::default();
-        c.probe = strip_probe(&c.probe);
-        c
-    };
-    strip(a) == strip(b)
+    a.identity() == b.identity()
 }
 
 /// Whether two real servers are configured alike apart from their checks and origins.
